@@ -1,0 +1,16 @@
+"""Project settings: the config loader and the resolvers the configuration uses."""
+
+from kedro.config import OmegaConfigLoader
+from omegaconf.resolvers import oc
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    # oc.env is allowed everywhere (not only in credentials) so that MTLSEARCH_RAW_DIR and
+    # MLFLOW_TRACKING_URI override paths in the catalog and parameters without editing files.
+    "custom_resolvers": {"oc.env": oc.env},
+    # Deep-merge parameters across environments, so that conf/local (or another env) can add one
+    # dataset under ingestion.datasets without restating the built-in ones.
+    "merge_strategy": {"parameters": "soft"},
+}
