@@ -54,8 +54,17 @@ def run_pipeline(project) -> Callable[..., dict]:
             for part in parents:
                 target = target.setdefault(part, {})
             target[leaf] = value
-        with KedroSession.create(project_path=project, env=env, runtime_params=nested) as session:
-            return session.run(pipeline_names=[pipeline])
+        try:
+            with KedroSession.create(project_path=project, env=env, runtime_params=nested) as session:
+                return session.run(pipeline_names=[pipeline])
+        finally:
+            # kedro-mlflow re-enters its run at every node and closes it once at the end, which
+            # leaves it on MLflow's stack of active runs in this process; a second session in
+            # the same process (a CLI run is one process per session) must not log into it
+            import mlflow
+
+            while mlflow.active_run() is not None:
+                mlflow.end_run()
 
     return run
 
@@ -87,3 +96,64 @@ def shared_datasets() -> Path:
             pytest.fail(f"the real datasets are missing in CI: {SHARED_DATASETS}")
         pytest.skip(f"real datasets not available at {SHARED_DATASETS}")
     return SHARED_DATASETS
+
+
+TINY_PARAMETERS = """
+model:
+  config:
+    hidden_size: 32
+    intermediate_size: 64
+    num_hidden_layers: 2
+    num_attention_heads: 2
+    num_key_value_heads: 2
+    max_position_embeddings: 640
+  tokenizer:
+    vocab_size: 400
+  pretrain:
+    max_steps: 5
+    batch_size: 4
+    block_size: 32
+    progress_bar: false
+finetune:
+  max_steps: 4
+  batch_size: 4
+  max_length: 600
+  warmup_steps: 1
+  lora:
+    r: 4
+    alpha: 8
+  progress_bar: false
+formatting:
+  mixture:
+    budget: 24
+  evaluation:
+    max_examples: 6
+scoring:
+  batch_size: 4
+  max_new_tokens:
+    ner: 8
+    re: 8
+    ee: 8
+    tc: 4
+"""
+
+IOB_SENTENCES = "".join(
+    f"Protein{i}\tB-GENE\nbinds\tO\nto\tO\nDNA{i}\tB-GENE\n.\tO\n\nThe\tO\ncell\tO\ngrew\tO\n{i}\tO\n.\tO\n\n"
+    for i in range(12)
+)
+HEALTH_CSV = "label,pmid,sentence,design\n" + "".join(
+    f'{i % 3},{100 + i},"Patients should take drug {i}, says study {i}.",RCT\n' for i in range(40)
+)
+
+
+@pytest.fixture
+def tiny_project(project) -> Path:
+    """The project copy with a tiny model configuration and small raw datasets of two formats."""
+    (project / "conf" / "local" / "parameters_tiny.yml").write_text(TINY_PARAMETERS)
+    raw = project / "data" / "01_raw"
+    (raw / "bc2gm").mkdir(parents=True)
+    for name in ("train.tsv", "devel.tsv", "test.tsv"):
+        (raw / "bc2gm" / name).write_text(IOB_SENTENCES)
+    (raw / "healthadvice").mkdir()
+    (raw / "healthadvice" / "annotations_structured_abstract.csv").write_text(HEALTH_CSV)
+    return project

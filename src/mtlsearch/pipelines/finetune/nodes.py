@@ -1,0 +1,27 @@
+"""Nodes of the finetune pipeline: thin wrappers around :mod:`mtlsearch.artifacts` and
+:mod:`mtlsearch.evaluation`."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mtlsearch.artifacts import Pretrained, prepare_base_model, prepare_tokenizer
+from mtlsearch.evaluation import finetune_stage
+
+
+def build_tokenizer(examples: pd.DataFrame, previous: Pretrained | None, model: dict) -> Pretrained:
+    """The tokenizer, rebuilt only when the data or its settings changed."""
+    return prepare_tokenizer(examples, previous, model)
+
+
+def build_base_model(examples: pd.DataFrame, tokenizer: Pretrained, previous: Pretrained | None, model: dict) -> Pretrained:
+    """The base model, rebuilt (and pretrained) only when what it depends on changed."""
+    return prepare_base_model(examples, tokenizer, previous, model)
+
+
+def finetune_adapter(
+    training_mixture: pd.DataFrame, tokenizer: Pretrained, base_model: Pretrained, finetune: dict, evaluate: dict
+):
+    """A LoRA adapter tuned on the formatted training mixture, and the training statistics."""
+    model, stats = finetune_stage(base_model, tokenizer, training_mixture, finetune, int(evaluate.get("seed", 0)))
+    return model, {k: v for k, v in stats.items() if isinstance(v, (int, float, str))}

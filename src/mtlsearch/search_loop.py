@@ -1,0 +1,223 @@
+"""The combination search loop: propose, evaluate, record, repeat.
+
+It knows nothing of Kedro or MLflow. The strategy decides what to evaluate, ``evaluate`` runs one
+fine-tune (or looks a score up), the ledger persists every finished evaluation the moment it
+finishes, and an executor decides how a batch's evaluations are run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol, TypeVar
+
+from mtlsearch.strategies.base import Observation, Strategy
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass
+class Evaluation:
+    """One finished evaluation."""
+
+    datasets: tuple[str, ...]  # sorted member ids, target included
+    scores: dict[str, float]  # member -> score
+    predicted: float | None = None
+    reused: bool = False
+    iteration: int = 0
+    run_id: str | None = None
+
+
+class Ledger(Protocol):
+    def finished(self) -> list[Evaluation]:
+        """All finished evaluations of this fingerprint (any target)."""
+        ...
+
+    def record(self, evaluation: Evaluation) -> None:
+        """Persist one evaluation the moment it finishes."""
+        ...
+
+
+class InMemoryLedger:
+    """A ledger that lives as long as the object (benchmarks, tests)."""
+
+    def __init__(self, evaluations: Iterable[Evaluation] = ()):
+        self._evaluations = list(evaluations)
+
+    def finished(self) -> list[Evaluation]:
+        return list(self._evaluations)
+
+    def record(self, evaluation: Evaluation) -> None:
+        self._evaluations.append(evaluation)
+
+
+class Executor(Protocol):
+    def map_unordered(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
+        """Yield ``(item, fn(item))`` for each item as it finishes, in any order.
+
+        The loop stops reading when the search stops; an executor that runs items concurrently
+        should cancel what has not started when the iterator is closed.
+        """
+        ...
+
+
+class InProcessExecutor:
+    """Runs evaluations one after the other in this process, lazily."""
+
+    def map_unordered(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
+        for item in items:
+            yield item, fn(item)
+
+
+@dataclass
+class SearchResult:
+    history: list[Evaluation]
+    best: tuple[tuple[str, ...], float] | None  # None when nothing was evaluated
+    n_new: int
+    n_reused: int
+    predictions: dict[tuple[str, ...], float] | None = None
+    stop_reason: str = ""
+    target: str = ""
+    candidates: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _check_scores(datasets: tuple[str, ...], scores: Mapping[str, float], target: str) -> dict[str, float]:
+    if target not in scores:
+        raise ValueError(
+            f"the evaluation of {'+'.join(datasets)} returned no score for the target {target!r}: {dict(scores)}"
+        )
+    return {str(k): float(v) for k, v in scores.items()}
+
+
+def run_search(
+    target: str,
+    candidates: Sequence[str],
+    strategy: Strategy,
+    evaluate: Callable[[tuple[str, ...]], Mapping[str, float]],
+    ledger: Ledger,
+    budget: int,
+    patience: int | None,
+    batch_size: int = 1,
+    progress: Callable[[str], None] | None = print,
+    executor: Executor | None = None,
+) -> SearchResult:
+    """Search the combinations of ``target`` with ``candidates`` for the best target score.
+
+    Finished evaluations in the ledger whose members include the target and lie within the
+    target and the candidates seed the history (``reused``, not counted against ``budget``).
+    Then each round the strategy proposes up to ``batch_size`` combinations, which are evaluated,
+    recorded and added to the history one by one. The search stops when ``budget`` new
+    evaluations are spent, after ``patience`` new evaluations in a row that do not improve the
+    best score (None: never), or when the strategy proposes nothing.
+    """
+    candidates = tuple(candidates)
+    if len(set(candidates)) != len(candidates) or target in candidates:
+        raise ValueError(f"candidates must be distinct and exclude the target {target!r}: {candidates}")
+    if strategy.n_candidates != len(candidates):
+        raise ValueError(
+            f"the strategy was built for {strategy.n_candidates} candidates, the search has {len(candidates)}"
+        )
+    if budget < 0 or batch_size < 1 or (patience is not None and patience < 1):
+        raise ValueError(f"need budget >= 0, batch_size >= 1, patience >= 1 or None; got {budget}, {batch_size}, {patience}")
+    executor = executor or InProcessExecutor()
+    say = progress or (lambda _line: None)
+    index = {name: i for i, name in enumerate(candidates)}
+    allowed = set(candidates) | {target}
+
+    def combination_of(datasets: Iterable[str]) -> frozenset[int]:
+        return frozenset(index[d] for d in datasets if d != target)
+
+    def datasets_of(combination: Iterable[int]) -> tuple[str, ...]:
+        return tuple(sorted([target, *(candidates[i] for i in combination)]))
+
+    # Reuse: one history entry per combination, averaging repeated evaluations member by member.
+    groups: dict[tuple[str, ...], list[Evaluation]] = {}
+    for evaluation in ledger.finished():
+        members = set(evaluation.datasets)
+        if target in members and members <= allowed and target in evaluation.scores:
+            groups.setdefault(tuple(sorted(members)), []).append(evaluation)
+    history: list[Evaluation] = []
+    for datasets, group in groups.items():
+        names = sorted({m for e in group for m in e.scores})
+        scores = {
+            m: sum(e.scores[m] for e in group if m in e.scores) / sum(1 for e in group if m in e.scores)
+            for m in names
+        }
+        history.append(replace(group[-1], datasets=datasets, scores=scores, reused=True, iteration=0))
+    observations = [Observation(combination_of(e.datasets), e.scores[target]) for e in history]
+    evaluated = {o.combination for o in observations}
+
+    best_score = max((o.score for o in observations), default=float("-inf"))
+    best_datasets = next((e.datasets for e in history if e.scores[target] == best_score), ())
+    if history:
+        say(f"reusing {len(history)} finished evaluation(s) for {target}; best so far {best_score:.4f} ({'+'.join(best_datasets)})")
+
+    n_new = 0
+    since_improvement = 0
+    iteration = 0
+    stop_reason = "budget" if budget == 0 else ""
+    while not stop_reason:
+        proposals = strategy.propose(observations, n=min(batch_size, budget - n_new))
+        batch, predicted = [], {}
+        for proposal in proposals:
+            if proposal.combination in evaluated or any(proposal.combination == c for c in batch):
+                continue  # the loop never evaluates a combination twice, whatever the strategy says
+            if any(not 0 <= i < len(candidates) for i in proposal.combination):
+                raise ValueError(f"strategy proposed invalid indices {sorted(proposal.combination)}")
+            batch.append(proposal.combination)
+            predicted[proposal.combination] = proposal.predicted
+        if not batch:
+            stop_reason = "strategy has nothing more to propose"
+            break
+        iteration += 1
+        results = executor.map_unordered(lambda c: evaluate(datasets_of(c)), batch)
+        try:
+            for combination, scores in results:
+                datasets = datasets_of(combination)
+                evaluation = Evaluation(
+                    datasets=datasets,
+                    scores=_check_scores(datasets, scores, target),
+                    predicted=predicted[combination],
+                    iteration=iteration,
+                )
+                ledger.record(evaluation)
+                history.append(evaluation)
+                score = evaluation.scores[target]
+                observations.append(Observation(combination, score))
+                evaluated.add(combination)
+                n_new += 1
+                if score > best_score:
+                    best_score, best_datasets = score, datasets
+                    since_improvement = 0
+                else:
+                    since_improvement += 1
+                say(
+                    f"[{n_new}/{budget}] {'+'.join(datasets)}: {score:.4f}"
+                    + (f" (predicted {evaluation.predicted:.4f})" if evaluation.predicted is not None else "")
+                    + f"; best {best_score:.4f} ({'+'.join(best_datasets)})"
+                )
+                if n_new >= budget:
+                    stop_reason = "budget"
+                elif patience is not None and since_improvement >= patience:
+                    stop_reason = "patience"
+                if stop_reason:
+                    break
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
+
+    say(f"search stopped ({stop_reason}) after {n_new} new and {len(history) - n_new} reused evaluation(s); best {best_score:.4f} ({'+'.join(best_datasets)})")
+    raw = strategy.predict_all(observations)
+    predictions = None if raw is None else {datasets_of(c): v for c, v in raw.items()}
+    return SearchResult(
+        history=history,
+        best=(best_datasets, best_score) if history else None,
+        n_new=n_new,
+        n_reused=len(history) - n_new,
+        predictions=predictions,
+        stop_reason=stop_reason,
+        target=target,
+        candidates=candidates,
+    )

@@ -1,0 +1,224 @@
+"""The search as the ``search`` pipeline runs it: evaluators, the MLflow parent run, outputs.
+
+Two evaluators answer the same question (the member scores of a combination):
+:class:`FinetuneEvaluator` runs :func:`mtlsearch.evaluation.evaluate_combination`, a real
+fine-tune and scoring; :class:`mtlsearch.evaluators.TableEvaluator` looks the scores up in a
+CSV, so that searches can be run, tested and benchmarked without training. Either way each
+evaluation is one MLflow run, nested under the search's run, and the MLflow store is the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from mtlsearch.artifacts import Pretrained
+from mtlsearch.errors import ConfigError
+from mtlsearch.evaluation import EvaluationConfig, evaluate_combination, evaluation_fingerprint
+from mtlsearch.evaluators import TableEvaluator
+from mtlsearch.search_loop import SearchResult, run_search
+from mtlsearch.strategies import make_strategy
+from mtlsearch.tracking import MlflowLedger, log_table_evaluation
+
+log = logging.getLogger(__name__)
+
+EVALUATORS = ("finetune", "table")
+
+
+@dataclass
+class SearchSettings:
+    """The ``search`` parameters (conf/base/parameters_search.yml)."""
+
+    target: str
+    candidates: list[str] | None = None
+    strategy: str = "surrogate"
+    strategy_options: dict = field(default_factory=dict)
+    budget: int = 12
+    patience: int | None = 6
+    batch_size: int = 1
+    seed: int = 0
+    metric: str = "f1"
+    evaluator: str = "finetune"
+    table_path: str | None = None
+    table_noise: float = 0.0
+    table_delay_s: float = 0.0
+    executor: str = "local"
+
+    @classmethod
+    def from_params(cls, params: Mapping) -> SearchSettings:
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(params) - known - {"ray"})
+        if unknown:
+            raise ConfigError(f"search: unknown parameter(s) {unknown}; expected some of {sorted(known)}")
+        values = {k: v for k, v in params.items() if k in known}
+        if not values.get("target"):
+            raise ConfigError("search.target: name the target dataset id")
+        settings = cls(**values)
+        if settings.evaluator not in EVALUATORS:
+            raise ConfigError(f"search.evaluator: expected one of {EVALUATORS}, got {settings.evaluator!r}")
+        if settings.evaluator == "table" and not settings.table_path:
+            raise ConfigError("search.table_path: the table evaluator needs the path of a CSV")
+        if isinstance(settings.candidates, str):
+            settings.candidates = [c for c in settings.candidates.split("+") if c]
+        if settings.patience in (0, "none", "None"):
+            settings.patience = None
+        return settings
+
+
+class FinetuneEvaluator:
+    """Real evaluations: fine-tune on the mixture, score every member."""
+
+    def __init__(self, examples: pd.DataFrame, tokenizer: Pretrained, base_model: Pretrained, config: EvaluationConfig):
+        self.examples = examples
+        self.tokenizer = tokenizer
+        self.base_model = base_model
+        self.config = config
+        self.fingerprint = evaluation_fingerprint(config, tokenizer, base_model, examples)
+        self.ids = tuple(sorted(examples["dataset"].unique()))
+
+    def evaluate(self, datasets: Sequence[str], *, metric: str, target: str | None = None) -> tuple[dict[str, float], str | None]:
+        result = evaluate_combination(
+            datasets, self.examples, self.tokenizer, self.base_model, self.config,
+            fingerprint=self.fingerprint, target=target,
+        )
+        return result.scores(metric), result.run_id
+
+
+class TrackedTable:
+    """Table look-ups logged as MLflow runs like real evaluations."""
+
+    def __init__(self, table: TableEvaluator, experiment_id: str, parent_run_id: str | None):
+        self.table = table
+        self.fingerprint = table.fingerprint
+        self.ids = table.ids
+        self.experiment_id = experiment_id
+        self.parent_run_id = parent_run_id
+
+    def evaluate(self, datasets: Sequence[str], *, metric: str, target: str | None = None) -> tuple[dict[str, float], str]:
+        scores = self.table.evaluate(datasets)
+        params = {"evaluator": "table", "table": str(self.table.path), "table_noise": self.table.noise}
+        run_id = log_table_evaluation(
+            tuple(datasets), scores, metric, self.fingerprint, params, self.experiment_id, self.parent_run_id, target
+        )
+        return scores, run_id
+
+
+def search(
+    settings: SearchSettings,
+    evaluator,
+    ledger: MlflowLedger,
+    progress=None,
+) -> SearchResult:
+    """Run the configured strategy over the evaluator's datasets, recording into the ledger."""
+    ids = tuple(evaluator.ids)
+    if settings.target not in ids:
+        raise ConfigError(f"search.target {settings.target!r} is not among the evaluator's datasets {list(ids)}")
+    candidates = tuple(settings.candidates) if settings.candidates else tuple(i for i in ids if i != settings.target)
+    unknown = [c for c in candidates if c not in ids]
+    if unknown:
+        raise ConfigError(f"search.candidates {unknown} are not among the evaluator's datasets {list(ids)}")
+    strategy = make_strategy(settings.strategy, len(candidates), settings.seed, **dict(settings.strategy_options))
+
+    def evaluate(datasets: tuple[str, ...]) -> dict[str, float]:
+        scores, run_id = evaluator.evaluate(datasets, metric=settings.metric, target=settings.target)
+        ledger.run_ids[tuple(sorted(datasets))] = run_id
+        return scores
+
+    return run_search(
+        settings.target, candidates, strategy, evaluate, ledger,
+        budget=int(settings.budget), patience=settings.patience, batch_size=int(settings.batch_size),
+        progress=progress or (lambda line: log.info("%s", line)),
+    )
+
+
+def history_table(result: SearchResult) -> pd.DataFrame:
+    """One row per evaluation in order: iteration, datasets, score, predicted, reused, run id."""
+    rows = []
+    for order, evaluation in enumerate(result.history):
+        rows.append(
+            {
+                "order": order,
+                "iteration": evaluation.iteration,
+                "datasets": "+".join(sorted(evaluation.datasets)),
+                "size": len(evaluation.datasets),
+                "score": evaluation.scores[result.target],
+                "predicted": evaluation.predicted,
+                "reused": bool(evaluation.reused),
+                "run_id": evaluation.run_id,
+                "member_scores": {k: float(v) for k, v in evaluation.scores.items()},
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["order", "iteration", "datasets", "size", "score", "predicted", "reused", "run_id", "member_scores"])
+    frame["predicted"] = frame["predicted"].astype(float)
+    frame["member_scores"] = frame["member_scores"].map(lambda d: "; ".join(f"{k}={v:.4f}" for k, v in sorted(d.items())))
+    return frame
+
+
+def predictions_table(result: SearchResult) -> pd.DataFrame:
+    """The surrogate's prediction for every combination (empty for strategies without one)."""
+    if not result.predictions:
+        return pd.DataFrame({"datasets": pd.Series(dtype=str), "predicted": pd.Series(dtype=float), "evaluated": pd.Series(dtype=bool)})
+    evaluated = {"+".join(sorted(e.datasets)) for e in result.history}
+    rows = [{"datasets": "+".join(sorted(d)), "predicted": float(v)} for d, v in result.predictions.items()]
+    frame = pd.DataFrame(rows).sort_values("predicted", ascending=False, ignore_index=True)
+    frame["evaluated"] = frame["datasets"].isin(evaluated)
+    return frame
+
+
+def run_tracked_search(evaluator, settings: SearchSettings) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """The search under an MLflow parent run (kedro-mlflow's run of the pipeline when active).
+
+    Returns the history table, the best combination and the surrogate's predictions.
+    """
+    import mlflow
+
+    owned = mlflow.active_run() is None
+    parent = mlflow.start_run(run_name=f"search {settings.target}") if owned else mlflow.active_run()
+    try:
+        parent_id = parent.info.run_id
+        experiment_id = parent.info.experiment_id
+        mlflow.set_tags(
+            {
+                "mtlsearch.kind": "search",
+                "mtlsearch.target": settings.target,
+                "mtlsearch.strategy": settings.strategy,
+                "mtlsearch.evaluator": settings.evaluator,
+                "mtlsearch.fingerprint": evaluator.fingerprint,
+            }
+        )
+        if owned:
+            mlflow.log_params({f"search.{k}": str(v)[:500] for k, v in settings.__dict__.items()})
+        if isinstance(evaluator, TableEvaluator):
+            evaluator = TrackedTable(evaluator, experiment_id, parent_id)
+        ledger = MlflowLedger(evaluator.fingerprint, settings.metric, experiment_id, parent_id)
+        result = search(settings, evaluator, ledger)
+        history = history_table(result)
+        best_datasets, best_score = result.best if result.best else ((), float("nan"))
+        alone = history.loc[history["datasets"] == settings.target, "score"]
+        best = {
+            "target": settings.target,
+            "datasets": "+".join(sorted(best_datasets)),
+            "score": float(best_score),
+            "target_alone_score": float(alone.iloc[0]) if len(alone) else None,
+            "metric": settings.metric,
+            "strategy": settings.strategy,
+            "evaluations_new": result.n_new,
+            "evaluations_reused": result.n_reused,
+            "candidates": list(result.candidates),
+            "combinations": 2 ** len(result.candidates),
+            "stop_reason": result.stop_reason,
+            "fingerprint": evaluator.fingerprint,
+            "search_run_id": parent_id,
+        }
+        mlflow.log_metrics(
+            {"best_score": float(best_score), "evaluations_new": result.n_new, "evaluations_reused": result.n_reused}
+        )
+        mlflow.set_tag("mtlsearch.best", best["datasets"])
+        log.info("best combination for %s: %s (%s %.4f)", settings.target, best["datasets"], settings.metric, best_score)
+        return history, best, predictions_table(result)
+    finally:
+        if owned:
+            mlflow.end_run()

@@ -1,0 +1,161 @@
+"""Reference strategies: exhaustive enumeration, random sampling, greedy forward selection and a
+linear surrogate fitted on random subsets."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from mtlsearch.errors import ConfigError
+from mtlsearch.strategies.base import (
+    Combination,
+    Observation,
+    Proposal,
+    Strategy,
+    inclusion_matrix,
+    predictions_by_combination,
+    to_combination,
+    to_mask,
+)
+
+
+class ExhaustiveStrategy(Strategy):
+    """Every combination, smallest first (target alone, then each single auxiliary, ...)."""
+
+    name = "exhaustive"
+
+    def _in_order(self) -> Iterator[int]:
+        for size in range(self.n_candidates + 1):
+            for combination in itertools.combinations(range(self.n_candidates), size):
+                yield to_mask(combination)
+
+    def propose(self, history: Sequence[Observation], n: int = 1) -> list[Proposal]:
+        seen = self.observed(history)
+        chosen: list[Proposal] = []
+        for mask in self._in_order():
+            if len(chosen) >= n:
+                break
+            if mask not in seen:
+                chosen.append(Proposal(to_combination(mask)))
+        return chosen
+
+
+class RandomStrategy(Strategy):
+    """Uniformly random unevaluated combinations."""
+
+    name = "random"
+
+    def propose(self, history: Sequence[Observation], n: int = 1) -> list[Proposal]:
+        seen = self.observed(history)
+        return [Proposal(to_combination(m)) for m in self.random_unevaluated(set(seen), n)]
+
+
+class GreedyStrategy(Strategy):
+    """Forward selection: from the target alone, add the auxiliary that helps most; stop when
+    no single addition improves on the current combination.
+
+    The path is recomputed from the history on every call, so it resumes from evaluations made
+    elsewhere and skips the ones it can reuse.
+    """
+
+    name = "greedy"
+
+    def propose(self, history: Sequence[Observation], n: int = 1) -> list[Proposal]:
+        seen = self.observed(history)
+        current = 0
+        if current not in seen:
+            return [Proposal(frozenset())][:n]
+        while True:
+            neighbours = [current | (1 << i) for i in range(self.n_candidates) if not current >> i & 1]
+            pending = [m for m in neighbours if m not in seen]
+            if pending:
+                return [Proposal(to_combination(m)) for m in pending[:n]]
+            if not neighbours:
+                return []
+            best = max(neighbours, key=lambda m: (seen[m], -m))
+            if seen[best] <= seen[current]:
+                return []
+            current = best
+
+
+class LinearStrategy(Strategy):
+    """Linear surrogate of the target score in the inclusion indicators, fitted on random subsets
+    of a fixed size and then exploited (after Li, Nguyen and Zhang, TMLR 2023).
+
+    Batch members after the first come from fits on bootstrap resamples of the history, so that a
+    batch spreads over the combinations the data cannot yet tell apart.
+    """
+
+    name = "linear"
+    enumerates = True
+
+    def __init__(
+        self,
+        n_candidates: int,
+        seed: int = 0,
+        n_random: int | None = None,
+        subset_size: int | None = None,
+        ridge: float = 1e-3,
+    ):
+        super().__init__(n_candidates, seed)
+        self.n_random = n_candidates + 1 if n_random is None else int(n_random)
+        self.subset_size = max(1, n_candidates // 2) if subset_size is None else int(subset_size)
+        if not 0 <= self.subset_size <= n_candidates and n_candidates:
+            raise ConfigError(f"subset_size must be within 0..{n_candidates}, got {subset_size}")
+        self.ridge = float(ridge)
+
+    def _fit(self, masks: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        x = inclusion_matrix(self.n_candidates)[masks]
+        design = np.hstack([np.ones((len(x), 1)), x])
+        penalty = self.ridge * np.eye(design.shape[1])
+        penalty[0, 0] = 0.0
+        return np.linalg.solve(design.T @ design + penalty, design.T @ scores)
+
+    def _predict(self, coef: np.ndarray) -> np.ndarray:
+        return coef[0] + inclusion_matrix(self.n_candidates) @ coef[1:]
+
+    def propose(self, history: Sequence[Observation], n: int = 1) -> list[Proposal]:
+        seen = self.observed(history)
+        chosen: list[Proposal] = []
+        excluded = set(seen)
+        n_sampled = sum(1 for m in seen if m.bit_count() == self.subset_size)
+        while len(chosen) < n and n_sampled + len(chosen) < self.n_random:
+            free = [
+                to_mask(c)
+                for c in itertools.combinations(range(self.n_candidates), self.subset_size)
+                if to_mask(c) not in excluded
+            ]
+            if not free:
+                break
+            mask = int(self.rng.choice(free))
+            excluded.add(mask)
+            chosen.append(Proposal(to_combination(mask)))
+        if chosen:
+            return chosen
+        if not seen:
+            return [Proposal(to_combination(m)) for m in self.random_unevaluated(excluded, n)]
+        masks = np.fromiter(seen, dtype=np.int64)
+        scores = np.fromiter(seen.values(), dtype=float)
+        fitted = self._predict(self._fit(masks, scores))
+        for k in range(n):
+            if k == 0:
+                prediction = fitted.copy()
+            else:
+                rows = self.rng.integers(0, len(masks), size=len(masks))
+                prediction = self._predict(self._fit(masks[rows], scores[rows]))
+            prediction[list(excluded)] = -np.inf
+            mask = int(np.argmax(prediction))
+            if not np.isfinite(prediction[mask]):
+                break
+            excluded.add(mask)
+            chosen.append(Proposal(to_combination(mask), float(fitted[mask])))
+        return chosen
+
+    def predict_all(self, history: Sequence[Observation]) -> dict[Combination, float] | None:
+        seen = self.observed(history)
+        if not seen:
+            return None
+        coef = self._fit(np.fromiter(seen, dtype=np.int64), np.fromiter(seen.values(), dtype=float))
+        return predictions_by_combination(self.n_candidates, self._predict(coef))
