@@ -197,8 +197,14 @@ def evaluate_combination(
     fingerprint: str | None = None,
     target: str | None = None,
     tracking: bool = True,
+    parent_run_id: str | None = None,
+    experiment_id: str | None = None,
 ) -> EvaluationResult:
-    """Fine-tune on the combination's mixture and score every member, as one MLflow run."""
+    """Fine-tune on the combination's mixture and score every member, as one MLflow run.
+
+    The run nests under ``parent_run_id`` when given (a search's run, also from another process
+    such as a Ray worker), else under the active run if there is one.
+    """
     import mlflow
 
     datasets = parse_combination(datasets)
@@ -206,9 +212,12 @@ def evaluate_combination(
     start = time.perf_counter()
     run = None
     if tracking:
+        active = mlflow.active_run()
         run = mlflow.start_run(
             run_name=combination_name(datasets),
-            nested=mlflow.active_run() is not None,
+            experiment_id=experiment_id,
+            nested=active is not None,
+            parent_run_id=parent_run_id if active is None else None,
             tags=run_tags(datasets, fingerprint, target),
         )
         mlflow.log_params(evaluation_params(datasets, config, base_model, fingerprint))

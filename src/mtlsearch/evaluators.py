@@ -4,8 +4,9 @@ A table is a CSV with one row per combination: ``datasets`` (member ids joined b
 order, the target included) and ``score`` (the target's score), optionally ``score_<id>`` columns
 with each member's own score. A table with a ``score_<target>`` column serves several targets:
 the target's score is read from that column and rows without the target are left aside (so a
-search for another target of the same table shares its evaluations). It lets a search run end to end in seconds: on a synthetic landscape
-from ``mtlsearch.landscapes``, or on scores measured once for every combination.
+search for another target of the same table shares its evaluations). It lets a search run end to
+end in seconds: on a synthetic landscape from ``mtlsearch.landscapes``, or on scores measured
+once for every combination.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def _parse_score(text: str | None, file: Path, line: int, column: str) -> float:
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        raise TableFormatError(file, f"column {column!r}: expected a finite number, found {text!r}", line)
+        raise TableFormatError(
+            file, f"column {column!r}: expected a finite number, found {text!r}", line
+        )
     return value
 
 
@@ -68,7 +71,9 @@ class TableEvaluator:
         seed: int = 0,
     ):
         if noise < 0 or delay_s < 0:
-            raise ValueError(f"noise and delay_s must be >= 0, got noise={noise}, delay_s={delay_s}")
+            raise ValueError(
+                f"noise and delay_s must be >= 0, got noise={noise}, delay_s={delay_s}"
+            )
         self.path = Path(path)
         self.target = target
         self.noise = float(noise)
@@ -91,19 +96,26 @@ class TableEvaluator:
         missing = [c for c in required if c not in columns]
         if missing:
             raise TableFormatError(
-                self.path, f"missing column(s) {missing}; expected a header with 'datasets' and 'score', found {columns}", 1
+                self.path,
+                f"missing column(s) {missing}; expected a header with {list(required)}, "
+                f"found {columns}",
+                1,
             )
         rows: dict[frozenset[str], dict[str, float]] = {}
         first_line: dict[frozenset[str], int] = {}
         for record in reader:
             line = reader.line_num
             if None in record:
-                raise TableFormatError(self.path, f"more fields than the {len(columns)} columns of the header", line)
+                raise TableFormatError(
+                    self.path, f"more fields than the {len(columns)} columns of the header", line
+                )
             members_text = (record["datasets"] or "").strip()
             members = [m.strip() for m in members_text.split(SEPARATOR)]
             if not members_text or any(not m for m in members):
                 raise TableFormatError(
-                    self.path, f"column 'datasets': expected ids joined by '+', found {members_text!r}", line
+                    self.path,
+                    f"column 'datasets': expected ids joined by '+', found {members_text!r}",
+                    line,
                 )
             key = frozenset(members)
             if len(key) != len(members):
@@ -112,16 +124,22 @@ class TableEvaluator:
                 continue
             if self.target not in key:
                 raise TableFormatError(
-                    self.path, f"expected the target {self.target!r} among the members, found {members_text!r}", line
+                    self.path,
+                    f"expected the target {self.target!r} among the members, "
+                    f"found {members_text!r}",
+                    line,
                 )
             if key in rows:
                 raise TableFormatError(
                     self.path,
-                    f"duplicate combination {SEPARATOR.join(sorted(key))!r} (first on line {first_line[key]})",
+                    f"duplicate combination {SEPARATOR.join(sorted(key))!r} "
+                    f"(first on line {first_line[key]})",
                     line,
                 )
             target_column = member_columns[self.target] if multi_target else "score"
-            scores = {self.target: _parse_score(record[target_column], self.path, line, target_column)}
+            scores = {
+                self.target: _parse_score(record[target_column], self.path, line, target_column)
+            }
             for member in sorted(key - {self.target}):
                 column = member_columns.get(member)
                 if column is not None and (record[column] or "").strip():
@@ -129,7 +147,9 @@ class TableEvaluator:
             rows[key] = scores
             first_line[key] = line
         if not rows:
-            raise TableFormatError(self.path, "expected at least one combination row, found none", 1)
+            raise TableFormatError(
+                self.path, "expected at least one combination row, found none", 1
+            )
         return rows
 
     def _key(self, datasets: Iterable[str]) -> frozenset[str]:

@@ -67,19 +67,27 @@ def _pair_effects(rng: np.random.Generator, effects: np.ndarray, density: float)
     return pairs
 
 
-def _dilution(rng: np.random.Generator, x: np.ndarray, strength: float) -> np.ndarray:
+def dilution_penalty(rng: np.random.Generator, x: np.ndarray, strength: float) -> np.ndarray:
+    """Score lost as the target's share of an examples-proportional mixture shrinks.
+
+    Auxiliaries get random sizes relative to the target; the penalty is ``strength`` times the
+    share of the mixture that is not the target, so every addition costs, the big ones most.
+    """
     sizes = np.exp(rng.normal(0.0, 0.8, size=x.shape[1]))  # relative to the target's size
     share = 1.0 / (1.0 + x @ sizes)
     return -strength * (1.0 - share)
 
 
-def _saturating(rng: np.random.Generator, x: np.ndarray, effects: np.ndarray) -> np.ndarray:
+def saturating_gain(rng: np.random.Generator, x: np.ndarray, effects: np.ndarray) -> np.ndarray:
+    """Helpful effects that saturate, harmful ones that add up, and a small cost per auxiliary."""
     gains = np.clip(effects, 0.0, None)
-    # The cap sits below the sum of all gains, so that stacking every helpful auxiliary pays less
-    # than its parts, but one or two of them still pay in full.
+    # The cap sits below the sum of all gains, so that stacking every helpful auxiliary pays
+    # clearly less than its parts while a single one keeps most of its gain.
     cap = max(gains.sum(), 1e-3) * rng.uniform(0.4, 0.9)
     cost = rng.uniform(0.0, 0.002)
-    return cap * (1.0 - np.exp(-(x @ gains) / cap)) + x @ np.clip(effects, None, 0.0) - cost * x.sum(1)
+    return (
+        cap * (1.0 - np.exp(-(x @ gains) / cap)) + x @ np.clip(effects, None, 0.0) - cost * x.sum(1)
+    )
 
 
 def _true_scores(family: str, rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
@@ -92,15 +100,15 @@ def _true_scores(family: str, rng: np.random.Generator, x: np.ndarray) -> np.nda
         pairs = _pair_effects(rng, effects, density=0.15)
         delta = x @ effects + np.einsum("mi,ij,mj->m", x, pairs, x)
     elif family == "dilution":
-        delta = x @ effects + _dilution(rng, x, strength=rng.uniform(0.01, 0.03))
+        delta = x @ effects + dilution_penalty(rng, x, strength=rng.uniform(0.01, 0.03))
     elif family == "saturation":
-        delta = _saturating(rng, x, effects)
+        delta = saturating_gain(rng, x, effects)
     else:  # mixed, and the noiseless part of noisy
         pairs = _pair_effects(rng, effects, density=0.1)
         delta = (
-            _saturating(rng, x, effects)
+            saturating_gain(rng, x, effects)
             + np.einsum("mi,ij,mj->m", x, pairs, x)
-            + _dilution(rng, x, strength=rng.uniform(0.005, 0.02))
+            + dilution_penalty(rng, x, strength=rng.uniform(0.005, 0.02))
         )
     return np.clip(base + delta, 0.0, 1.0)
 

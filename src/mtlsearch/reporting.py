@@ -281,7 +281,8 @@ def transfer_matrix(scores: pd.DataFrame) -> pd.DataFrame:
 
     When the target alone was never evaluated, the baseline is its mean score in the combinations
     without that auxiliary. Repeated evaluations of a combination count once (their mean). Rows are
-    the datasets that have a score in some evaluation; NaN where nothing was measured.
+    the datasets that have a score in some evaluation with another member; NaN where nothing was
+    measured.
     """
     if scores.empty:
         return pd.DataFrame(dtype=float)
@@ -301,7 +302,8 @@ def transfer_matrix(scores: pd.DataFrame) -> pd.DataFrame:
                 continue
             baseline = alone.mean() if len(alone) else group.loc[~has, "score"].mean()
             matrix.loc[target, auxiliary] = group.loc[has, "score"].mean() - baseline
-    return matrix
+    # a dataset only ever seen as a target (or never beside one) has no column worth drawing
+    return matrix.dropna(axis=0, how="all").dropna(axis=1, how="all")
 
 
 def transfer_heatmap_figure(matrix: pd.DataFrame, metric: str | None = None) -> Figure:
@@ -421,12 +423,16 @@ def annotate_search_run(
     if not run_id:
         return
     client = mlflow.MlflowClient()
+    run = client.get_run(run_id)
     tags = {
         "mlflow.note.content": summary,
         "mtlsearch.candidates": SEPARATOR.join(best.get("candidates", [])),
         "mtlsearch.metric": str(best.get("metric", "")),
         "mtlsearch.stop_reason": str(best.get("stop_reason", "")),
     }
+    if run.info.run_name == "search":
+        # kedro-mlflow names a run after its pipeline: every search would read "search" in the UI
+        tags["mlflow.runName"] = f"search {best['target']} ({best.get('strategy', '')})"
     best_run = best_run_id(history, best)
     if best_run:
         tags["mtlsearch.best_run"] = best_run

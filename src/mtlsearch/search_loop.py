@@ -56,8 +56,9 @@ class Executor(Protocol):
     def map_unordered(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
         """Yield ``(item, fn(item))`` for each item as it finishes, in any order.
 
-        The loop stops reading when the search stops; an executor that runs items concurrently
-        should cancel what has not started when the iterator is closed.
+        The search loop passes its ``evaluate`` as ``fn`` and a round's member tuples as
+        ``items``. It stops reading when the search stops (budget, patience) and closes the
+        iterator; an executor that runs items concurrently should then cancel the rest.
         """
         ...
 
@@ -82,12 +83,44 @@ class SearchResult:
     candidates: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _check_scores(datasets: tuple[str, ...], scores: Mapping[str, float], target: str) -> dict[str, float]:
+def _check_scores(
+    datasets: tuple[str, ...], scores: Mapping[str, float], target: str
+) -> dict[str, float]:
     if target not in scores:
         raise ValueError(
-            f"the evaluation of {'+'.join(datasets)} returned no score for the target {target!r}: {dict(scores)}"
+            f"the evaluation of {'+'.join(datasets)} returned no score for the target {target!r}: "
+            f"{dict(scores)}"
         )
     return {str(k): float(v) for k, v in scores.items()}
+
+
+def reusable_evaluations(
+    ledger: Ledger, target: str, candidates: Iterable[str]
+) -> list[Evaluation]:
+    """Finished evaluations that can stand for combinations of this search, marked reused.
+
+    An evaluation qualifies when its members include the target, lie within the target and the
+    candidates, and it has a score for the target, whichever target it was made for. A
+    combination evaluated more than once appears once, with each member's mean score and the
+    latest evaluation's other fields.
+    """
+    allowed = set(candidates) | {target}
+    groups: dict[tuple[str, ...], list[Evaluation]] = {}
+    for evaluation in ledger.finished():
+        members = set(evaluation.datasets)
+        if target in members and members <= allowed and target in evaluation.scores:
+            groups.setdefault(tuple(sorted(members)), []).append(evaluation)
+    reused = []
+    for datasets, group in groups.items():
+        names = dict.fromkeys(m for e in group for m in e.scores)
+        scores = {}
+        for member in names:
+            values = [e.scores[member] for e in group if member in e.scores]
+            scores[member] = sum(values) / len(values)
+        reused.append(
+            replace(group[-1], datasets=datasets, scores=scores, reused=True, iteration=0)
+        )
+    return reused
 
 
 def run_search(
@@ -113,17 +146,22 @@ def run_search(
     """
     candidates = tuple(candidates)
     if len(set(candidates)) != len(candidates) or target in candidates:
-        raise ValueError(f"candidates must be distinct and exclude the target {target!r}: {candidates}")
+        raise ValueError(
+            f"candidates must be distinct and exclude the target {target!r}: {candidates}"
+        )
     if strategy.n_candidates != len(candidates):
         raise ValueError(
-            f"the strategy was built for {strategy.n_candidates} candidates, the search has {len(candidates)}"
+            f"the strategy was built for {strategy.n_candidates} candidates, "
+            f"the search has {len(candidates)}"
         )
     if budget < 0 or batch_size < 1 or (patience is not None and patience < 1):
-        raise ValueError(f"need budget >= 0, batch_size >= 1, patience >= 1 or None; got {budget}, {batch_size}, {patience}")
+        raise ValueError(
+            "need budget >= 0, batch_size >= 1, patience >= 1 or None; "
+            f"got {budget}, {batch_size}, {patience}"
+        )
     executor = executor or InProcessExecutor()
     say = progress or (lambda _line: None)
     index = {name: i for i, name in enumerate(candidates)}
-    allowed = set(candidates) | {target}
 
     def combination_of(datasets: Iterable[str]) -> frozenset[int]:
         return frozenset(index[d] for d in datasets if d != target)
@@ -131,27 +169,17 @@ def run_search(
     def datasets_of(combination: Iterable[int]) -> tuple[str, ...]:
         return tuple(sorted([target, *(candidates[i] for i in combination)]))
 
-    # Reuse: one history entry per combination, averaging repeated evaluations member by member.
-    groups: dict[tuple[str, ...], list[Evaluation]] = {}
-    for evaluation in ledger.finished():
-        members = set(evaluation.datasets)
-        if target in members and members <= allowed and target in evaluation.scores:
-            groups.setdefault(tuple(sorted(members)), []).append(evaluation)
-    history: list[Evaluation] = []
-    for datasets, group in groups.items():
-        names = sorted({m for e in group for m in e.scores})
-        scores = {
-            m: sum(e.scores[m] for e in group if m in e.scores) / sum(1 for e in group if m in e.scores)
-            for m in names
-        }
-        history.append(replace(group[-1], datasets=datasets, scores=scores, reused=True, iteration=0))
+    history = reusable_evaluations(ledger, target, candidates)
     observations = [Observation(combination_of(e.datasets), e.scores[target]) for e in history]
     evaluated = {o.combination for o in observations}
 
     best_score = max((o.score for o in observations), default=float("-inf"))
     best_datasets = next((e.datasets for e in history if e.scores[target] == best_score), ())
     if history:
-        say(f"reusing {len(history)} finished evaluation(s) for {target}; best so far {best_score:.4f} ({'+'.join(best_datasets)})")
+        say(
+            f"reusing {len(history)} finished evaluation(s) for {target}; "
+            f"best so far {best_score:.4f} ({'+'.join(best_datasets)})"
+        )
 
     n_new = 0
     since_improvement = 0
@@ -159,22 +187,27 @@ def run_search(
     stop_reason = "budget" if budget == 0 else ""
     while not stop_reason:
         proposals = strategy.propose(observations, n=min(batch_size, budget - n_new))
-        batch, predicted = [], {}
+        batch: list[frozenset[int]] = []
+        predicted: dict[frozenset[int], float | None] = {}
         for proposal in proposals:
-            if proposal.combination in evaluated or any(proposal.combination == c for c in batch):
+            combination = frozenset(proposal.combination)
+            if any(not 0 <= i < len(candidates) for i in combination):
+                raise ValueError(f"strategy proposed invalid indices {sorted(combination)}")
+            if combination in evaluated or combination in predicted:
                 continue  # the loop never evaluates a combination twice, whatever the strategy says
-            if any(not 0 <= i < len(candidates) for i in proposal.combination):
-                raise ValueError(f"strategy proposed invalid indices {sorted(proposal.combination)}")
-            batch.append(proposal.combination)
-            predicted[proposal.combination] = proposal.predicted
+            batch.append(combination)
+            predicted[combination] = proposal.predicted
         if not batch:
             stop_reason = "strategy has nothing more to propose"
             break
         iteration += 1
-        results = executor.map_unordered(lambda c: evaluate(datasets_of(c)), batch)
+        # The executor gets the caller's evaluate itself (picklable for a remote executor) and
+        # the member tuples; results come back in whatever order they finish.
+        results = executor.map_unordered(evaluate, [datasets_of(c) for c in batch])
         try:
-            for combination, scores in results:
-                datasets = datasets_of(combination)
+            for members, scores in results:
+                datasets = tuple(members)
+                combination = combination_of(datasets)
                 evaluation = Evaluation(
                     datasets=datasets,
                     scores=_check_scores(datasets, scores, target),
@@ -194,7 +227,11 @@ def run_search(
                     since_improvement += 1
                 say(
                     f"[{n_new}/{budget}] {'+'.join(datasets)}: {score:.4f}"
-                    + (f" (predicted {evaluation.predicted:.4f})" if evaluation.predicted is not None else "")
+                    + (
+                        f" (predicted {evaluation.predicted:.4f})"
+                        if evaluation.predicted is not None
+                        else ""
+                    )
                     + f"; best {best_score:.4f} ({'+'.join(best_datasets)})"
                 )
                 if n_new >= budget:
@@ -208,7 +245,11 @@ def run_search(
             if close is not None:
                 close()
 
-    say(f"search stopped ({stop_reason}) after {n_new} new and {len(history) - n_new} reused evaluation(s); best {best_score:.4f} ({'+'.join(best_datasets)})")
+    summary = (
+        f"search stopped ({stop_reason}) after {n_new} new and "
+        f"{len(history) - n_new} reused evaluation(s)"
+    )
+    say(summary + (f"; best {best_score:.4f} ({'+'.join(best_datasets)})" if history else ""))
     raw = strategy.predict_all(observations)
     predictions = None if raw is None else {datasets_of(c): v for c, v in raw.items()}
     return SearchResult(

@@ -19,6 +19,7 @@ from mtlsearch.artifacts import Pretrained
 from mtlsearch.errors import ConfigError
 from mtlsearch.evaluation import EvaluationConfig, evaluate_combination, evaluation_fingerprint
 from mtlsearch.evaluators import TableEvaluator
+from mtlsearch.executors import make_executor
 from mtlsearch.search_loop import SearchResult, run_search
 from mtlsearch.strategies import make_strategy
 from mtlsearch.tracking import MlflowLedger, log_table_evaluation
@@ -46,11 +47,12 @@ class SearchSettings:
     table_noise: float = 0.0
     table_delay_s: float = 0.0
     executor: str = "local"
+    ray: dict = field(default_factory=dict)
 
     @classmethod
     def from_params(cls, params: Mapping) -> SearchSettings:
         known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(params) - known - {"ray"})
+        unknown = sorted(set(params) - known)
         if unknown:
             raise ConfigError(f"search: unknown parameter(s) {unknown}; expected some of {sorted(known)}")
         values = {k: v for k, v in params.items() if k in known}
@@ -79,31 +81,51 @@ class FinetuneEvaluator:
         self.fingerprint = evaluation_fingerprint(config, tokenizer, base_model, examples)
         self.ids = tuple(sorted(examples["dataset"].unique()))
 
-    def evaluate(self, datasets: Sequence[str], *, metric: str, target: str | None = None) -> tuple[dict[str, float], str | None]:
+    def evaluate(self, datasets: Sequence[str], *, metric: str, target: str | None = None,
+                 parent_run_id: str | None = None, experiment_id: str | None = None) -> dict[str, float]:
         result = evaluate_combination(
             datasets, self.examples, self.tokenizer, self.base_model, self.config,
-            fingerprint=self.fingerprint, target=target,
+            fingerprint=self.fingerprint, target=target, parent_run_id=parent_run_id, experiment_id=experiment_id,
         )
-        return result.scores(metric), result.run_id
+        return result.scores(metric)
 
 
 class TrackedTable:
     """Table look-ups logged as MLflow runs like real evaluations."""
 
-    def __init__(self, table: TableEvaluator, experiment_id: str, parent_run_id: str | None):
+    def __init__(self, table: TableEvaluator):
         self.table = table
         self.fingerprint = table.fingerprint
         self.ids = table.ids
-        self.experiment_id = experiment_id
-        self.parent_run_id = parent_run_id
 
-    def evaluate(self, datasets: Sequence[str], *, metric: str, target: str | None = None) -> tuple[dict[str, float], str]:
+    def evaluate(self, datasets: Sequence[str], *, metric: str, target: str | None = None,
+                 parent_run_id: str | None = None, experiment_id: str | None = None) -> dict[str, float]:
         scores = self.table.evaluate(datasets)
         params = {"evaluator": "table", "table": str(self.table.path), "table_noise": self.table.noise}
-        run_id = log_table_evaluation(
-            tuple(datasets), scores, metric, self.fingerprint, params, self.experiment_id, self.parent_run_id, target
+        log_table_evaluation(tuple(datasets), scores, metric, self.fingerprint, params, experiment_id, parent_run_id, target)
+        return scores
+
+
+@dataclass
+class EvaluationCall:
+    """One evaluation as a self-contained, picklable call, so that it can run on a worker of
+    another process or machine: it carries the evaluator and where to track the run."""
+
+    evaluator: object
+    metric: str
+    target: str
+    tracking_uri: str
+    experiment_id: str
+    parent_run_id: str | None
+
+    def __call__(self, datasets: tuple[str, ...]) -> dict[str, float]:
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        return self.evaluator.evaluate(
+            datasets, metric=self.metric, target=self.target,
+            parent_run_id=self.parent_run_id, experiment_id=self.experiment_id,
         )
-        return scores, run_id
 
 
 def search(
@@ -111,6 +133,8 @@ def search(
     evaluator,
     ledger: MlflowLedger,
     progress=None,
+    parent_run_id: str | None = None,
+    executor=None,
 ) -> SearchResult:
     """Run the configured strategy over the evaluator's datasets, recording into the ledger."""
     ids = tuple(evaluator.ids)
@@ -122,15 +146,15 @@ def search(
         raise ConfigError(f"search.candidates {unknown} are not among the evaluator's datasets {list(ids)}")
     strategy = make_strategy(settings.strategy, len(candidates), settings.seed, **dict(settings.strategy_options))
 
-    def evaluate(datasets: tuple[str, ...]) -> dict[str, float]:
-        scores, run_id = evaluator.evaluate(datasets, metric=settings.metric, target=settings.target)
-        ledger.run_ids[tuple(sorted(datasets))] = run_id
-        return scores
+    import mlflow
 
+    evaluate = EvaluationCall(
+        evaluator, settings.metric, settings.target, mlflow.get_tracking_uri(), ledger.experiment_id, parent_run_id
+    )
     return run_search(
         settings.target, candidates, strategy, evaluate, ledger,
         budget=int(settings.budget), patience=settings.patience, batch_size=int(settings.batch_size),
-        progress=progress or (lambda line: log.info("%s", line)),
+        progress=progress or (lambda line: log.info("%s", line)), executor=executor,
     )
 
 
@@ -192,9 +216,10 @@ def run_tracked_search(evaluator, settings: SearchSettings) -> tuple[pd.DataFram
         if owned:
             mlflow.log_params({f"search.{k}": str(v)[:500] for k, v in settings.__dict__.items()})
         if isinstance(evaluator, TableEvaluator):
-            evaluator = TrackedTable(evaluator, experiment_id, parent_id)
+            evaluator = TrackedTable(evaluator)
         ledger = MlflowLedger(evaluator.fingerprint, settings.metric, experiment_id, parent_id)
-        result = search(settings, evaluator, ledger)
+        with make_executor(settings) as executor:
+            result = search(settings, evaluator, ledger, parent_run_id=parent_id, executor=executor)
         history = history_table(result)
         best_datasets, best_score = result.best if result.best else ((), float("nan"))
         alone = history.loc[history["datasets"] == settings.target, "score"]

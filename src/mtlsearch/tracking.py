@@ -43,7 +43,6 @@ class MlflowLedger:
         self.client = mlflow.MlflowClient()
         self.experiment_id = experiment_id or _current_experiment_id()
         self.search_run_id = search_run_id
-        self.run_ids: dict[tuple[str, ...], str] = {}
 
     def finished(self) -> list[Evaluation]:
         runs = self.client.search_runs(
@@ -65,9 +64,21 @@ class MlflowLedger:
         return evaluations
 
     def record(self, evaluation: Evaluation) -> None:
-        run_id = self.run_ids.get(tuple(evaluation.datasets))
-        if run_id is None:
-            raise RuntimeError(f"no MLflow run was made for the evaluation of {'+'.join(evaluation.datasets)}")
+        # The evaluator (possibly on another machine) made and finished the run; find it by its
+        # combination and fingerprint, the newest if an interrupted attempt left an older one.
+        name = "+".join(sorted(evaluation.datasets))
+        runs = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=(
+                f"tags.`{FINGERPRINT}` = '{self.fingerprint}' and tags.`{STATUS}` = 'finished' "
+                f"and tags.`{DATASETS}` = '{name}'"
+            ),
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        if not runs:
+            raise RuntimeError(f"no finished MLflow run was made for the evaluation of {name}")
+        run_id = runs[0].info.run_id
         evaluation.run_id = run_id
         self.client.set_tag(run_id, "mtlsearch.iteration", str(evaluation.iteration))
         if evaluation.predicted is not None:
@@ -97,13 +108,14 @@ def log_table_evaluation(
     experiment_id: str,
     parent_run_id: str | None,
     target: str | None = None,
+    tracking_uri: str | None = None,
 ) -> str:
     """One finished MLflow run for a table look-up, tagged like a real evaluation."""
     import mlflow
 
     from mtlsearch.evaluation import run_tags
 
-    client = mlflow.MlflowClient()
+    client = mlflow.MlflowClient(tracking_uri)
     tags = run_tags(datasets, fingerprint, target)
     tags["mtlsearch.evaluator"] = "table"
     if parent_run_id:

@@ -24,6 +24,7 @@ import random
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import lightning as L
@@ -394,8 +395,28 @@ class CausalLMModule(L.LightningModule):
         }
 
 
+@contextmanager
+def _quiet_lightning(quiet: bool):
+    # without a progress bar the caller wants a quiet run: Lightning's start-up notices
+    # (accelerator found, tips) are repeated on every fit otherwise
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    saved = logger.level
+    if quiet:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(saved)
+
+
 def fit(module: CausalLMModule, loader_or_datamodule, cfg: Mapping, *, accumulate_grad_batches: int = 1) -> dict:
     """Run ``lightning.Trainer.fit`` on ``module``; its summary plus ``wall_s`` (setup included)."""
+    quiet = not bool(cfg.get("progress_bar", True))
+    with _quiet_lightning(quiet):
+        return _fit(module, loader_or_datamodule, cfg, accumulate_grad_batches)
+
+
+def _fit(module: CausalLMModule, loader_or_datamodule, cfg: Mapping, accumulate_grad_batches: int) -> dict:
     trainer = L.Trainer(
         **trainer_kwargs(
             max_steps=module.max_steps,

@@ -47,7 +47,9 @@ def make_strategy(name: str, n_candidates: int, seed: int = 0, **options) -> Str
     try:
         inspect.signature(cls).bind(n_candidates, seed, **options)
     except TypeError as error:
-        raise ConfigError(f"strategy {name!r}: invalid options {sorted(options)}: {error}") from None
+        raise ConfigError(
+            f"strategy {name!r}: invalid options {sorted(options)}: {error}"
+        ) from None
     return cls(n_candidates, seed, **options)
 
 

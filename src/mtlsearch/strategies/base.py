@@ -101,9 +101,8 @@ class Strategy(ABC):
         for observation in history:
             combination = observation.combination
             if any(not 0 <= int(i) < self.n_candidates for i in combination):
-                raise ValueError(
-                    f"combination {sorted(combination)} has indices outside 0..{self.n_candidates - 1}"
-                )
+                last = self.n_candidates - 1
+                raise ValueError(f"combination {sorted(combination)} has indices outside 0..{last}")
             sums.setdefault(to_mask(combination), []).append(float(observation.score))
         return {mask: float(np.mean(scores)) for mask, scores in sums.items()}
 
@@ -113,7 +112,9 @@ class Strategy(ABC):
         if free <= 0 or n <= 0:
             return []
         if free <= 4 * n or self.n_candidates <= MAX_ENUMERATED_CANDIDATES:
-            pool = np.setdiff1d(np.arange(self.n_combinations), np.fromiter(excluded, int, len(excluded)))
+            pool = np.setdiff1d(
+                np.arange(self.n_combinations), np.fromiter(excluded, int, len(excluded))
+            )
             return [int(m) for m in self.rng.choice(pool, size=min(n, len(pool)), replace=False)]
         chosen: list[int] = []
         while len(chosen) < n:
@@ -123,5 +124,6 @@ class Strategy(ABC):
         return chosen
 
 
-def predictions_by_combination(n_candidates: int, values: np.ndarray) -> dict[Combination, float]:
+def predictions_by_combination(values: np.ndarray) -> dict[Combination, float]:
+    """Map per-bitmask values (index = bitmask) to combinations."""
     return {to_combination(mask): float(v) for mask, v in enumerate(values)}

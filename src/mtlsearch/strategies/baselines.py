@@ -68,7 +68,9 @@ class GreedyStrategy(Strategy):
         if current not in seen:
             return [Proposal(frozenset())][:n]
         while True:
-            neighbours = [current | (1 << i) for i in range(self.n_candidates) if not current >> i & 1]
+            neighbours = [
+                current | (1 << i) for i in range(self.n_candidates) if not current >> i & 1
+            ]
             pending = [m for m in neighbours if m not in seen]
             if pending:
                 return [Proposal(to_combination(m)) for m in pending[:n]]
@@ -101,8 +103,8 @@ class LinearStrategy(Strategy):
     ):
         super().__init__(n_candidates, seed)
         self.n_random = n_candidates + 1 if n_random is None else int(n_random)
-        self.subset_size = max(1, n_candidates // 2) if subset_size is None else int(subset_size)
-        if not 0 <= self.subset_size <= n_candidates and n_candidates:
+        self.subset_size = n_candidates // 2 if subset_size is None else int(subset_size)
+        if not 0 <= self.subset_size <= n_candidates:
             raise ConfigError(f"subset_size must be within 0..{n_candidates}, got {subset_size}")
         self.ridge = float(ridge)
 
@@ -120,6 +122,7 @@ class LinearStrategy(Strategy):
         seen = self.observed(history)
         chosen: list[Proposal] = []
         excluded = set(seen)
+        # Evaluations of the design size count towards the random phase whoever made them.
         n_sampled = sum(1 for m in seen if m.bit_count() == self.subset_size)
         while len(chosen) < n and n_sampled + len(chosen) < self.n_random:
             free = [
@@ -158,4 +161,4 @@ class LinearStrategy(Strategy):
         if not seen:
             return None
         coef = self._fit(np.fromiter(seen, dtype=np.int64), np.fromiter(seen.values(), dtype=float))
-        return predictions_by_combination(self.n_candidates, self._predict(coef))
+        return predictions_by_combination(self._predict(coef))

@@ -23,34 +23,47 @@ from mtlsearch.strategies.base import (
 class MLPRegressor:
     """A two-hidden-layer perceptron fitted by full-batch Adam on standardised scores."""
 
-    def __init__(self, hidden: int = 64, epochs: int = 400, lr: float = 1e-2, weight_decay: float = 1e-4):
+    def __init__(
+        self, hidden: int = 64, epochs: int = 400, lr: float = 1e-2, weight_decay: float = 1e-4
+    ):
         self.hidden = hidden
         self.epochs = epochs
         self.lr = lr
         self.weight_decay = weight_decay
 
     def fit_predict(self, x: np.ndarray, y: np.ndarray, x_all: np.ndarray, seed: int) -> np.ndarray:
+        """Fit on ``(x, y)`` from a seeded initialisation; predict every row of ``x_all``."""
+        threads = torch.get_num_threads()
+        # A network this small trains fastest on one thread: more threads only synchronise, and
+        # on a busy machine they wait for each other. fork_rng keeps the caller's global torch
+        # random state untouched by the seeded initialisation.
+        torch.set_num_threads(1)
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                return self._fit_predict(x, y, x_all)
+        finally:
+            torch.set_num_threads(threads)
+
+    def _fit_predict(self, x: np.ndarray, y: np.ndarray, x_all: np.ndarray) -> np.ndarray:
         mean, scale = float(y.mean()), float(y.std()) or 1.0
-        # fork_rng keeps the caller's global torch random state untouched by the seeded init.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            net = torch.nn.Sequential(
-                torch.nn.Linear(x.shape[1], self.hidden),
-                torch.nn.ReLU(),
-                torch.nn.Linear(self.hidden, self.hidden),
-                torch.nn.ReLU(),
-                torch.nn.Linear(self.hidden, 1),
-            )
-            inputs = torch.as_tensor(x, dtype=torch.float32)
-            targets = torch.as_tensor((y - mean) / scale, dtype=torch.float32)[:, None]
-            optimizer = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-            for _ in range(self.epochs):
-                optimizer.zero_grad()
-                loss = torch.nn.functional.mse_loss(net(inputs), targets)
-                loss.backward()
-                optimizer.step()
-            with torch.no_grad():
-                out = net(torch.as_tensor(x_all, dtype=torch.float32))[:, 0].numpy()
+        net = torch.nn.Sequential(
+            torch.nn.Linear(x.shape[1], self.hidden),
+            torch.nn.ReLU(),
+            torch.nn.Linear(self.hidden, self.hidden),
+            torch.nn.ReLU(),
+            torch.nn.Linear(self.hidden, 1),
+        )
+        inputs = torch.tensor(x, dtype=torch.float32)
+        targets = torch.tensor((y - mean) / scale, dtype=torch.float32)[:, None]
+        optimizer = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        for _ in range(self.epochs):
+            optimizer.zero_grad()
+            loss = torch.nn.functional.mse_loss(net(inputs), targets)
+            loss.backward()
+            optimizer.step()
+        with torch.no_grad():
+            out = net(torch.tensor(x_all, dtype=torch.float32))[:, 0].numpy()
         return out.astype(np.float64) * scale + mean
 
 
@@ -59,8 +72,9 @@ class PaperStrategy(Strategy):
 
     ``n_initial`` random combinations start it; then each round evaluates the unevaluated
     combination the network predicts best, and it stops as soon as the last round's proposals did
-    not improve the best score seen before them. A batch (n > 1) is filled kriging-believer
-    style: each pick joins the training data at its predicted score before the next is chosen.
+    not improve the best score seen before them (``stop_on_no_improvement=False`` leaves stopping
+    to the caller). A batch (n > 1) is filled kriging-believer style: each pick joins the
+    training data at its predicted score before the next is chosen.
     """
 
     name = "paper"
@@ -74,9 +88,11 @@ class PaperStrategy(Strategy):
         hidden: int = 64,
         epochs: int = 400,
         lr: float = 1e-2,
+        stop_on_no_improvement: bool = True,
     ):
         super().__init__(n_candidates, seed)
         self.n_initial = int(n_initial)
+        self.stop_on_no_improvement = bool(stop_on_no_improvement)
         self.model = MLPRegressor(hidden=hidden, epochs=epochs, lr=lr)
         self._last_round: set[int] = set()
         self._stopped = False
@@ -104,7 +120,9 @@ class PaperStrategy(Strategy):
 
     def propose(self, history: Sequence[Observation], n: int = 1) -> list[Proposal]:
         seen = self.observed(history)
-        if self._stopped or (self._last_round and self._last_round_failed(history)):
+        if self.stop_on_no_improvement and (
+            self._stopped or (self._last_round and self._last_round_failed(history))
+        ):
             self._stopped = True
             return []
         missing_initial = self.n_initial - len(seen)
@@ -129,6 +147,4 @@ class PaperStrategy(Strategy):
         seen = self.observed(history)
         if not seen:
             return None
-        return predictions_by_combination(
-            self.n_candidates, self._fit_predict(list(seen), list(seen.values()))
-        )
+        return predictions_by_combination(self._fit_predict(list(seen), list(seen.values())))

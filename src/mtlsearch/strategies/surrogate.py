@@ -90,9 +90,7 @@ class BayesianLinearSurrogate:
     NOISE_SCALES = (0.01, 0.05, 0.15, 0.4)
     SIZE_SCALES = (0.0, 1.0)
 
-    def __init__(self, n: int, pairwise: bool = True, **grid):
-        for key, value in grid.items():
-            setattr(self, key, tuple(value))
+    def __init__(self, n: int, pairwise: bool = True):
         self.n = n
         self.pairwise = pairwise
         self.x_all = inclusion_matrix(n)
@@ -153,7 +151,9 @@ class BayesianLinearSurrogate:
         for k in keep:
             _, scales, noise_var, kernel = fits[k]
             inverse, alpha, _ = self._solve(kernel, y)
-            self.components.append(_Component(float(weights[k] / total), scales, noise_var, y, inverse, alpha))
+            self.components.append(
+                _Component(float(weights[k] / total), scales, noise_var, y, inverse, alpha)
+            )
 
     def _moments(self, component: _Component) -> tuple[np.ndarray, np.ndarray]:
         if self._cross is None or self._cross.shape[2] != len(self._observed):
@@ -180,7 +180,9 @@ class BayesianLinearSurrogate:
         Drawn in weight space (features of every combination, posterior over the weights), which
         is cheap for the few dozen features where a joint draw over 2**N values is not.
         """
-        component = self.components[rng.choice(len(self.components), p=[c.weight for c in self.components])]
+        component = self.components[
+            rng.choice(len(self.components), p=[c.weight for c in self.components])
+        ]
         features, groups = design_matrix(self.n, self.pairwise)
         prior_var = np.maximum(component.scales[groups], 1e-12)
         phi = features[[int(m) for m in (self._observed * (1 << np.arange(self.n))).sum(1)]]
@@ -197,9 +199,13 @@ class BayesianLinearSurrogate:
         observed = np.vstack([self._observed, row])
         groups = self._group_kernels(observed, observed)
         for component in self.components:
-            cross = np.tensordot(component.scales, self._group_kernels(row, self._observed), axes=1)[0]
+            cross = np.tensordot(
+                component.scales, self._group_kernels(row, self._observed), axes=1
+            )[0]
             y = np.append(component.y, cross @ component.alpha)
-            kernel = np.tensordot(component.scales, groups, axes=1) + component.noise_var * np.eye(len(y))
+            kernel = np.tensordot(component.scales, groups, axes=1) + component.noise_var * np.eye(
+                len(y)
+            )
             component.y = y
             component.inverse, component.alpha, _ = self._solve(kernel, y)
         self._observed = observed
@@ -209,15 +215,18 @@ class BayesianLinearSurrogate:
 class SurrogateStrategy(Strategy):
     """Bayesian optimisation over all combinations with ``BayesianLinearSurrogate``.
 
-    Starts with the target alone plus ``n_initial`` random combinations of moderate size, then
-    proposes by ``acquisition`` ("ei" expected improvement, "ucb" upper confidence bound,
-    "thompson" posterior samples, "mean" pure exploitation). It never stops on its own before
-    every combination is evaluated: the caller's budget and patience end the search.
+    Starts with the target alone plus ``n_initial`` design combinations ("partition": the
+    auxiliaries shuffled and split into ``n_initial`` groups, so each is seen once; "random":
+    random combinations of a quarter to half of them), then proposes by ``acquisition``: "ei"
+    expected improvement, "ucb" upper confidence bound, "thompson" posterior samples, "mean" pure
+    exploitation. It never stops on its own before every combination is evaluated: the caller's
+    budget and patience end the search.
     """
 
     name = "surrogate"
     enumerates = True
     ACQUISITIONS = ("ei", "ucb", "thompson", "mean")
+    DESIGNS = ("partition", "random")
 
     def __init__(
         self,
@@ -227,21 +236,22 @@ class SurrogateStrategy(Strategy):
         n_initial: int = 3,
         pairwise: bool = True,
         ucb_beta: float = 2.0,
-        local_radius: int | None = None,
-        design: str = "random",
-        grid: dict | None = None,
+        design: str = "partition",
     ):
         super().__init__(n_candidates, seed)
         if acquisition not in self.ACQUISITIONS:
-            raise ConfigError(f"acquisition must be one of {self.ACQUISITIONS}, got {acquisition!r}")
+            raise ConfigError(
+                f"acquisition must be one of {self.ACQUISITIONS}, got {acquisition!r}"
+            )
         self.acquisition = acquisition
         self.n_initial = int(n_initial)
         self.pairwise = bool(pairwise)
         self.ucb_beta = float(ucb_beta)
-        self.local_radius = local_radius
+        if design not in self.DESIGNS:
+            raise ConfigError(f"design must be one of {self.DESIGNS}, got {design!r}")
         self.design = design
         self._design: list[int] | None = None
-        self.model = BayesianLinearSurrogate(n_candidates, pairwise=self.pairwise, **(grid or {}))
+        self.model = BayesianLinearSurrogate(n_candidates, pairwise=self.pairwise)
 
     def _initial(self, seen: dict[int, float], n: int) -> list[int]:
         """What is left of the initial design: the target alone, then the design combinations,
@@ -295,18 +305,10 @@ class SurrogateStrategy(Strategy):
                 chosen.append(Proposal(to_combination(mask), float(mean[mask])))
             return chosen
         incumbent = float(mean[masks].max())
-        centre = int(masks[np.argmax(mean[masks])])
         current_mean, current_var = mean, var
-        x = inclusion_matrix(self.n_candidates)
-        distance = np.abs(x - x[centre]).sum(1)
         for _ in range(n):
             score = self._scores(current_mean, current_var, incumbent)
             score[list(excluded)] = -np.inf
-            if self.local_radius is not None:
-                radius = self.local_radius
-                while not np.isfinite(score[distance <= radius]).any() and radius < self.n_candidates:
-                    radius += 1
-                score[distance > radius] = -np.inf
             mask = int(np.argmax(score))
             if not np.isfinite(score[mask]):
                 break
@@ -323,4 +325,4 @@ class SurrogateStrategy(Strategy):
         if not seen:
             return None
         self.model.fit(np.fromiter(seen, dtype=np.int64), np.fromiter(seen.values(), dtype=float))
-        return predictions_by_combination(self.n_candidates, self.model.predict()[0])
+        return predictions_by_combination(self.model.predict()[0])

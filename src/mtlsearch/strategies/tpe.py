@@ -84,7 +84,9 @@ class TPEStrategy(Strategy):
             for mask, score in seen.items():
                 study.add_trial(
                     optuna.trial.create_trial(
-                        params={self._param(i): int(mask >> i & 1) for i in range(self.n_candidates)},
+                        params={
+                            self._param(i): int(mask >> i & 1) for i in range(self.n_candidates)
+                        },
                         distributions=self._distributions,
                         value=score,
                     )

@@ -1,0 +1,67 @@
+"""kedro-viz: the static site `kedro viz build` makes holds every pipeline and renders offline."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from headless import chromium_page, serve_directory
+
+PIPELINES = ("ingestion", "formatting", "finetune", "scoring", "evaluate", "search", "report")
+REPORT_OUTPUTS = ("search_progress_plot", "surrogate_fit_plot", "auxiliary_effect_plot", "transfer_heatmap",
+                  "search_summary", "ledger_scores")
+
+
+@pytest.fixture
+def viz_build(project):
+    """The static site of the project copy, built offline."""
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "kedro", "viz", "build"], cwd=project, env=env, capture_output=True, text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    build = project / "build"
+    assert (build / "index.html").is_file()
+    return build
+
+
+def test_viz_build_exports_and_renders_every_pipeline(project, viz_build, tmp_path):
+    from kedro.framework.project import pipelines
+
+    main = json.loads((viz_build / "api" / "main").read_text())
+    assert set(PIPELINES) <= {p["id"] for p in main["pipelines"]}
+    for name in PIPELINES:
+        exported = json.loads((viz_build / "api" / "pipelines" / name).read_text())
+        nodes = exported["nodes"]
+        tasks = {n["name"] for n in nodes if n["type"] == "task"}
+        expected = {n.name for n in pipelines[name].nodes}
+        assert tasks == expected, f"pipeline {name}: {sorted(tasks ^ expected)}"
+        for data in (n for n in nodes if n["type"] == "data"):
+            assert data["layer"], f"pipeline {name}: dataset {data['name']} has no layer"
+        # parameters appear as one node per group (params:search), not one per key
+        parameters = [n["name"] for n in nodes if n["type"] == "parameters"]
+        assert all(p.startswith("params:") and "." not in p for p in parameters), parameters
+    report = json.loads((viz_build / "api" / "pipelines" / "report").read_text())
+    layers = {n["name"]: n.get("layer") for n in report["nodes"] if n["type"] == "data"}
+    assert {name: layers.get(name) for name in REPORT_OUTPUTS} == dict.fromkeys(REPORT_OUTPUTS, "reporting")
+    search = json.loads((viz_build / "api" / "pipelines" / "search").read_text())
+    assert set(REPORT_OUTPUTS) <= {n["name"] for n in search["nodes"]}, "the search pipeline ends with the report"
+
+    with serve_directory(viz_build) as url, chromium_page(url, tmp_path / "chromium") as page:
+        page.goto(url, wait_until="load")
+        selector = page.locator(".pipeline-list").first
+        selector.wait_for(timeout=60_000)
+        selector.click()
+        for name in PIPELINES:
+            page.get_by_text(name, exact=True).first.wait_for(timeout=10_000)
+        page.screenshot(path=str(tmp_path / "kedro-viz-pipelines.png"))
+        page.get_by_text("report", exact=True).first.click()
+        for name in ("plot_search_progress", "plot_transfer_heatmap", "write_search_summary", "search_progress_plot"):
+            page.get_by_text(name, exact=True).first.wait_for(timeout=10_000)
+        page.screenshot(path=str(tmp_path / "kedro-viz-report.png"))
+    assert (tmp_path / "kedro-viz-report.png").stat().st_size > 0
