@@ -168,5 +168,15 @@ def test_cross_target_reuse(project, run_pipeline, load):
 
 
 def test_unknown_target_is_a_clear_error(project, run_pipeline, table):
-    with pytest.raises(ConfigError, match="search.target 'zz'"):
+    # a table has no row for that target: the error names the file, the line and the target
+    with pytest.raises(ValueError, match=r"landscape\.csv, line 2: expected the target 'zz'"):
         run_pipeline("search", {**table_params(table), "search.target": "zz"})
+    # a dataset the finetune evaluator does not know
+    with pytest.raises(ConfigError, match="search.candidates"):
+        from mtlsearch.searching import SearchSettings, search
+
+        class Known:
+            ids = ("a", "b")
+            fingerprint = "x"
+
+        search(SearchSettings(target="a", candidates=["zz"]), Known(), ledger=None)

@@ -172,7 +172,7 @@ def test_surrogate_batch_is_spread_by_fantasies():
 
 
 @pytest.mark.parametrize("acquisition", ["ei", "ucb", "thompson", "mean"])
-@pytest.mark.parametrize("design", ["partition", "random"])
+@pytest.mark.parametrize("design", ["partition", "random", "singles"])
 def test_surrogate_options_propose_valid_batches(acquisition, design):
     strategy = make_strategy("surrogate", N, seed=6, acquisition=acquisition, design=design)
     history: list[Observation] = []
@@ -181,6 +181,19 @@ def test_surrogate_options_propose_valid_batches(acquisition, design):
         check_batch(proposals, history, 3)
         history += [Observation(p.combination, landscape(p.combination)) for p in proposals]
     assert len(history) >= 8
+
+
+def test_surrogate_initial_design_sees_every_auxiliary_once():
+    strategy = make_strategy("surrogate", 11, seed=3)
+    design = strategy.propose([], n=20)
+    assert design[0].combination == frozenset()
+    groups = [p.combination for p in design[1:]]
+    assert sorted(i for g in groups for i in g) == list(range(11))
+    assert all(2 <= len(g) <= 3 for g in groups)
+    # The design is what is left of it: evaluations already made count towards it.
+    history = [Observation(frozenset(), 0.5), Observation(groups[0], 0.4)]
+    rest = [p.combination for p in strategy.propose(history, n=20)]
+    assert rest == groups[1:]
 
 
 def test_surrogate_is_reproducible_for_a_seed():

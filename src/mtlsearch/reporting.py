@@ -110,15 +110,24 @@ def search_progress_figure(
 def exhaustive_optimum(search: Mapping, best: Mapping) -> tuple[tuple[str, ...], float] | None:
     """The best combination of the whole table when the search looked scores up in one.
 
-    ``search`` is ``params:search``; the target and candidates are the search's own (``best``), so
-    a report drawn later with other parameters still compares like with like. None for real
-    evaluations, where nothing knows the optimum.
+    ``search`` is ``params:search`` (where the table is); the target and candidates are the
+    search's own (``best``). None for real evaluations, where nothing knows the optimum, and when
+    the table the parameters name is not the one the search used (its fingerprint differs): a
+    report redrawn later under other parameters must not draw another table's optimum.
     """
     from mtlsearch.evaluators import TableEvaluator
 
     if search.get("evaluator") != "table" or not search.get("table_path"):
         return None
-    table = TableEvaluator(search["table_path"], best["target"])
+    table = TableEvaluator(
+        search["table_path"], best["target"], float(search.get("table_noise") or 0.0), 0.0, int(search.get("seed") or 0)
+    )
+    if best.get("fingerprint") and table.fingerprint != best["fingerprint"]:
+        log.warning(
+            "search.table_path %s is not the table the search of %s used (fingerprint %s, not %s): no optimum drawn",
+            search["table_path"], best["target"], table.fingerprint[:12], str(best["fingerprint"])[:12],
+        )
+        return None
     return table.optimum(best.get("candidates") or None)
 
 
@@ -140,7 +149,7 @@ def surrogate_fit_table(history: pd.DataFrame, predictions: pd.DataFrame | None 
         }
     )
     if predictions is not None and len(predictions):
-        final = dict(zip(predictions["datasets"].astype(str), predictions["predicted"].astype(float)))
+        final = dict(zip(predictions["datasets"].astype(str), predictions["predicted"].astype(float), strict=True))
         frame["predicted_final"] = frame["datasets"].map(final).astype(float)
     else:
         frame["predicted_final"] = np.nan
@@ -158,7 +167,10 @@ def _fit_label(name: str, predicted: pd.Series, actual: pd.Series) -> str:
 
 
 def surrogate_fit_figure(
-    history: pd.DataFrame, predictions: pd.DataFrame | None = None, target: str | None = None, strategy: str | None = None
+    history: pd.DataFrame,
+    predictions: pd.DataFrame | None = None,
+    target: str | None = None,
+    strategy: str | None = None,
 ) -> Figure:
     """Surrogate predictions against the scores the evaluations gave."""
     table = surrogate_fit_table(history, predictions)
@@ -184,7 +196,8 @@ def surrogate_fit_figure(
     values = pd.concat([table["actual"], table["predicted_before"], table["predicted_final"]]).dropna()
     low, high = float(values.min()), float(values.max())
     pad = max((high - low) * 0.05, 1e-3)
-    axes.plot([low - pad, high + pad], [low - pad, high + pad], color="black", linewidth=0.8, linestyle="--", label="y = x")
+    edges = [low - pad, high + pad]
+    axes.plot(edges, edges, color="black", linewidth=0.8, linestyle="--", label="y = x")
     axes.set_xlim(low - pad, high + pad)
     axes.set_ylim(low - pad, high + pad)
     axes.set_aspect("equal")
@@ -240,7 +253,8 @@ def auxiliary_effect_figure(
             top = np.nanmax([row["with_mean"] + row["with_std"], row["without_mean"] + row["without_std"]])
             axes.annotate(f"{row['effect']:+.3f}", (i, top), textcoords="offset points", xytext=(0, 4),
                           ha="center", fontsize="x-small", color="tab:green" if row["effect"] > 0 else "tab:red")
-    labels = [f"{a}\n({w}/{o})" for a, w, o in zip(table["auxiliary"], table["with_n"], table["without_n"])]
+    counts = zip(table["auxiliary"], table["with_n"], table["without_n"], strict=True)
+    labels = [f"{a}\n({w}/{o})" for a, w, o in counts]
     axes.set_xticks(x, labels, fontsize="small")
     axes.set_xlabel("auxiliary (evaluations with / without)")
     axes.set_ylabel(f"{target} {metric or 'score'}")
@@ -293,7 +307,7 @@ def transfer_matrix(scores: pd.DataFrame) -> pd.DataFrame:
                           columns=pd.Index(everything, name="auxiliary"), dtype=float)
     for target, group in per_combination.groupby("member"):
         sets = group["datasets"].map(lambda d: set(members(d)))
-        alone = group.loc[sets.map(lambda s: s == {target}), "score"]
+        alone = group.loc[sets.map(lambda s, t=target: s == {t}), "score"]
         for auxiliary in everything:
             if auxiliary == target:
                 continue
@@ -324,7 +338,9 @@ def transfer_heatmap_figure(matrix: pd.DataFrame, metric: str | None = None) -> 
     image = axes.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=TwoSlopeNorm(0.0, -limit, limit), aspect="auto")
     for (i, j), value in np.ndenumerate(values):
         if math.isfinite(value):
-            axes.text(j, i, f"{value:+.3f}", ha="center", va="center", fontsize="x-small")
+            dark = abs(value) > 0.6 * limit
+            axes.text(j, i, f"{value:+.3f}", ha="center", va="center", fontsize="x-small",
+                      color="white" if dark else "black")
     axes.set_xticks(range(columns), matrix.columns, rotation=45, ha="right", fontsize="small")
     axes.set_yticks(range(rows), matrix.index, fontsize="small")
     axes.set_xlabel("auxiliary")

@@ -447,7 +447,9 @@ def finetune_lora(model, tokenizer, examples: Sequence[Mapping[str, str]], cfg: 
     The adapter is injected into ``model`` itself (PEFT does so in place): pass a fresh base,
     or a copy, for each run. ``cfg`` keys, each optional:
 
-    - ``lora``: ``{r: 16, alpha: 32, dropout: 0.05, target_modules: "all-linear"}``
+    - ``lora``: ``{r: 16, alpha: 32, dropout: 0.05, target_modules: "all-linear",
+      modules_to_save: null}``; ``modules_to_save`` (e.g. ``[lm_head]``) names modules trained
+      in full next to the adapter and saved with it
     - ``lr`` (2e-3), ``max_steps`` (100), ``batch_size`` (16), ``grad_accum`` (1),
       ``max_length`` (256 tokens; longer examples are dropped), ``seed`` (0)
     - ``precision``: "auto" (bf16-mixed on CUDA, 32-true on CPU) or any Lightning precision
@@ -472,6 +474,7 @@ def finetune_lora(model, tokenizer, examples: Sequence[Mapping[str, str]], cfg: 
             lora_alpha=float(lora["alpha"]),
             lora_dropout=float(lora["dropout"]),
             target_modules=lora["target_modules"],
+            modules_to_save=list(lora["modules_to_save"]) if lora.get("modules_to_save") else None,
         )
         model = peft.get_peft_model(model, lora_config)
     elif method == "full":

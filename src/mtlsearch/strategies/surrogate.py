@@ -215,51 +215,64 @@ class BayesianLinearSurrogate:
 class SurrogateStrategy(Strategy):
     """Bayesian optimisation over all combinations with ``BayesianLinearSurrogate``.
 
-    Starts with the target alone plus ``n_initial`` design combinations ("partition": the
-    auxiliaries shuffled and split into ``n_initial`` groups, so each is seen once; "random":
-    random combinations of a quarter to half of them), then proposes by ``acquisition``: "ei"
-    expected improvement, "ucb" upper confidence bound, "thompson" posterior samples, "mean" pure
-    exploitation. It never stops on its own before every combination is evaluated: the caller's
-    budget and patience end the search.
+    It starts with the target alone and an initial design, ``design``:
+
+    * "partition" (default): the auxiliaries shuffled and split into ``n_initial`` groups
+      (default: groups of two or three), so that every auxiliary has been seen once, in a small
+      mixture, after a handful of evaluations;
+    * "random": ``n_initial`` random combinations of a quarter to half of the auxiliaries;
+    * "singles": the target with each auxiliary alone (N evaluations; ``n_initial`` unused).
+
+    Evaluations already in the history count towards the design. Then it proposes by
+    ``acquisition``: "ei" expected improvement (default), "ucb" upper confidence bound, "thompson"
+    posterior samples, "mean" pure exploitation. It never stops on its own before every
+    combination is evaluated: the caller's budget and patience end the search.
     """
 
     name = "surrogate"
     enumerates = True
     ACQUISITIONS = ("ei", "ucb", "thompson", "mean")
-    DESIGNS = ("partition", "random")
+    DESIGNS = ("partition", "random", "singles")
 
     def __init__(
         self,
         n_candidates: int,
         seed: int = 0,
         acquisition: str = "ei",
-        n_initial: int = 3,
+        design: str = "partition",
+        n_initial: int | None = None,
         pairwise: bool = True,
         ucb_beta: float = 2.0,
-        design: str = "partition",
     ):
         super().__init__(n_candidates, seed)
         if acquisition not in self.ACQUISITIONS:
             raise ConfigError(
                 f"acquisition must be one of {self.ACQUISITIONS}, got {acquisition!r}"
             )
-        self.acquisition = acquisition
-        self.n_initial = int(n_initial)
-        self.pairwise = bool(pairwise)
-        self.ucb_beta = float(ucb_beta)
         if design not in self.DESIGNS:
             raise ConfigError(f"design must be one of {self.DESIGNS}, got {design!r}")
+        self.acquisition = acquisition
         self.design = design
-        self._design: list[int] | None = None
+        if design == "singles":
+            self.n_initial = n_candidates
+        elif n_initial is None:
+            self.n_initial = min(n_candidates, math.ceil(n_candidates / 2.5))
+        else:
+            self.n_initial = int(n_initial)
+        self.pairwise = bool(pairwise)
+        self.ucb_beta = float(ucb_beta)
         self.model = BayesianLinearSurrogate(n_candidates, pairwise=self.pairwise)
+        self._design: list[int] | None = None
 
     def _initial(self, seen: dict[int, float], n: int) -> list[int]:
         """What is left of the initial design: the target alone, then the design combinations,
         for as long as the history holds fewer than ``n_initial + 1`` combinations."""
         if self._design is None:
-            if self.design == "partition":
-                # Every auxiliary in exactly one design combination: the first few evaluations
-                # already say something about each of them.
+            if self.design == "singles":
+                self._design = [1 << i for i in range(self.n_candidates)]
+            elif self.design == "partition":
+                # Small groups: each auxiliary is seen once, mixed with only one or two others,
+                # so that one harmful partner hides little of a helpful one.
                 order = self.rng.permutation(self.n_candidates)
                 groups = np.array_split(order, max(1, min(self.n_initial, self.n_candidates)))
                 self._design = [to_mask(g) for g in groups if len(g)]

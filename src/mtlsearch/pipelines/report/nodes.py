@@ -37,7 +37,9 @@ def plot_search_progress(search_history: pd.DataFrame, best_combination: dict, s
     return figure
 
 
-def plot_surrogate_fit(search_history: pd.DataFrame, surrogate_predictions: pd.DataFrame, best_combination: dict) -> Figure:
+def plot_surrogate_fit(
+    search_history: pd.DataFrame, surrogate_predictions: pd.DataFrame, best_combination: dict
+) -> Figure:
     figure = reporting.surrogate_fit_figure(
         search_history, surrogate_predictions, best_combination["target"], best_combination.get("strategy")
     )
@@ -62,5 +64,7 @@ def plot_transfer_heatmap(ledger_scores: pd.DataFrame, best_combination: dict) -
 def write_search_summary(search_history: pd.DataFrame, best_combination: dict, search: dict) -> str:
     optimum = reporting.exhaustive_optimum(search, best_combination)
     summary = reporting.search_summary(best_combination, search_history, optimum)
-    reporting.annotate_search_run(best_combination.get("search_run_id"), best_combination, search_history, summary, optimum)
+    reporting.annotate_search_run(
+        best_combination.get("search_run_id"), best_combination, search_history, summary, optimum
+    )
     return summary

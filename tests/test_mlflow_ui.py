@@ -1,0 +1,129 @@
+"""The MLflow UI of a search: its REST API and its experiment page, served by `mlflow server`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from headless import chromium_page, free_port
+from mtlsearch.landscapes import generate_landscape, write_table
+
+BUDGET = 6
+
+
+@contextmanager
+def mlflow_server(backend_store_uri: str, log_path: Path):
+    """``mlflow server`` on 127.0.0.1 (a free port) until the block ends; yields its base URL."""
+    port = free_port()
+    executable = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which("mlflow")
+    command = [executable, "server", "--backend-store-uri", backend_store_uri, "--host", "127.0.0.1",
+               "--port", str(port), "--workers", "1"]
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            assert process.poll() is None, f"mlflow server exited:\n{log_path.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"mlflow server did not answer:\n{log_path.read_text()[-3000:]}"
+            time.sleep(0.5)
+        yield base
+    finally:
+        # the server runs workers of its own: end its whole process group
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def get(base: str, endpoint: str, **query) -> dict:
+    with urllib.request.urlopen(f"{base}{endpoint}?{urllib.parse.urlencode(query)}", timeout=30) as answer:
+        return json.load(answer)
+
+
+def post(base: str, endpoint: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        f"{base}{endpoint}", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return json.load(answer)
+
+
+@pytest.fixture
+def searched(project, run_pipeline, load):
+    """A surrogate search over a synthetic landscape, with the table evaluator."""
+    table = write_table(generate_landscape("pairwise", 4, seed=3, target="t"), project / "landscape.csv")
+    run_pipeline("search", {"search.evaluator": "table", "search.table_path": str(table), "search.target": "t",
+                            "search.budget": BUDGET, "search.patience": None, "search.seed": 1})
+    return load("best_combination"), load("search_history")
+
+
+def test_rest_api_has_the_search_run_and_its_evaluations(project, searched, tmp_path):
+    best, history = searched
+    with mlflow_server(os.environ["MLFLOW_TRACKING_URI"], tmp_path / "mlflow-server.log") as base:
+        experiment = get(base, "/api/2.0/mlflow/experiments/get-by-name", experiment_name="mtlsearch")["experiment"]
+        runs = post(base, "/api/2.0/mlflow/runs/search",
+                    {"experiment_ids": [experiment["experiment_id"]], "max_results": 1000})["runs"]
+        artifacts = get(base, "/api/2.0/mlflow/artifacts/list", run_id=best["search_run_id"], path="report")
+    by_id = {r["info"]["run_id"]: r for r in runs}
+    tags = {i: {t["key"]: t["value"] for t in r["data"].get("tags", [])} for i, r in by_id.items()}
+    metrics = {i: {m["key"]: m["value"] for m in r["data"].get("metrics", [])} for i, r in by_id.items()}
+
+    parent = best["search_run_id"]
+    assert by_id[parent]["info"]["run_name"] == "search t (surrogate)"
+    assert metrics[parent]["best_score"] == pytest.approx(best["score"])
+    assert metrics[parent]["regret"] >= 0
+    assert tags[parent]["mtlsearch.kind"] == "search" and tags[parent]["mtlsearch.best"] == best["datasets"]
+    assert best["datasets"] in tags[parent]["mlflow.note.content"]
+
+    children = [i for i in by_id if tags[i].get("mlflow.parentRunId") == parent]
+    assert len(children) == len(history) == BUDGET
+    assert {by_id[i]["info"]["run_name"] for i in children} == set(history["datasets"])
+    scores = dict(zip(history["run_id"], history["score"], strict=True))
+    for child in children:
+        assert by_id[child]["info"]["status"] == "FINISHED"
+        assert metrics[child]["t.f1"] == pytest.approx(scores[child])
+        assert tags[child]["mtlsearch.status"] == "finished"
+        assert tags[child]["mtlsearch.search_run"] == parent
+        members = tags[child]["mtlsearch.datasets"].split("+")
+        assert all(tags[child][f"member.{m}"] == "1" for m in members)
+    assert tags[parent]["mtlsearch.best_run"] in children
+    assert {f["path"] for f in artifacts["files"]} >= {"report/search_progress.png", "report/search_summary.md"}
+
+
+def test_experiment_page_shows_the_search_and_its_evaluations(project, searched, tmp_path):
+    best, history = searched
+    with mlflow_server(os.environ["MLFLOW_TRACKING_URI"], tmp_path / "mlflow-server.log") as base:
+        experiment = get(base, "/api/2.0/mlflow/experiments/get-by-name", experiment_name="mtlsearch")["experiment"]
+        with chromium_page(base, tmp_path / "chromium", width=1500, height=950) as page:
+            page.goto(f"{base}/#/experiments/{experiment['experiment_id']}/runs", wait_until="load")
+            parent = page.get_by_role("row").filter(has_text="search t (surrogate)")
+            parent.first.wait_for(timeout=90_000)
+            # evaluations are child runs, folded under the search's row until it is expanded
+            expect(page.get_by_text(best["datasets"], exact=True)).to_have_count(0)
+            parent.first.get_by_role("button").first.click()
+            for datasets in history["datasets"]:
+                page.get_by_text(datasets, exact=True).first.wait_for(timeout=30_000)
+            page.screenshot(path=str(tmp_path / "mlflow-experiment.png"))
+    assert (tmp_path / "mlflow-experiment.png").stat().st_size > 0
