@@ -284,11 +284,13 @@ def test_lora_finetune_learns_a_memorisation_task(tokenizer, pretrained):
     assert 0 < stats["trainable_params"] < base_params
 
 
-@pytest.mark.parametrize("wrap", ["lora", "plain"])
+@pytest.mark.parametrize("wrap", ["lora", "lora+head", "plain"])
 def test_scored_positions_loss_equals_the_models_own(tokenizer, wrap):
     model = build_model(TINY, tokenizer)
-    if wrap == "lora":
-        model = peft.get_peft_model(model, peft.LoraConfig(r=4, lora_alpha=8, target_modules="all-linear"))
+    if wrap.startswith("lora"):
+        saved = ["lm_head", "embed_tokens"] if wrap == "lora+head" else None
+        config = peft.LoraConfig(r=4, lora_alpha=8, target_modules="all-linear", modules_to_save=saved)
+        model = peft.get_peft_model(model, config)
     module = CausalLMModule(model, lr=1e-3, max_steps=1)
     assert module._plain_parts() is not None
     data = InstructionDataModule(tokenizer, examples(12), batch_size=6, bucketing=False)
@@ -299,6 +301,19 @@ def test_scored_positions_loss_equals_the_models_own(tokenizer, wrap):
             ours = module.loss(batch)
             theirs = model(**batch).loss
         assert torch.allclose(ours, theirs, atol=1e-5)
+
+
+def test_lora_with_saved_modules_trains_the_output_layer(tokenizer, pretrained):
+    model = pretrained_base(tokenizer, pretrained)
+    head = model.get_output_embeddings().weight.detach().clone()
+    tuned, stats = finetune_lora(
+        model, tokenizer, examples(8), {"max_steps": 3, "lr": 1e-2, "lora": {"modules_to_save": ["lm_head"]}, **QUIET}
+    )
+    assert not torch.equal(tuned.get_output_embeddings().weight, head)
+    # the base's own copy stays as it was, so the adapter can be switched off
+    with tuned.disable_adapter():
+        assert torch.equal(tuned.get_output_embeddings().weight, head)
+    assert stats["trainable_params"] > head.numel()
 
 
 def test_gradient_accumulation_counts_optimizer_steps(tokenizer):
@@ -319,11 +334,11 @@ def test_full_finetune_trains_every_weight(tokenizer):
         finetune_lora(model, tokenizer, examples(8), {"method": "prefix", **QUIET})
 
 
-def test_adapter_round_trip_gives_identical_generations(tokenizer, pretrained, tmp_path):
+@pytest.mark.parametrize("modules_to_save", [None, ["lm_head", "embed_tokens"]])
+def test_adapter_round_trip_gives_identical_generations(tokenizer, pretrained, tmp_path, modules_to_save):
     exs = examples(8, seed=7)
-    tuned, _ = finetune_lora(
-        pretrained_base(tokenizer, pretrained), tokenizer, exs, {"max_steps": 15, "batch_size": 4, "lr": 3e-2, **QUIET}
-    )
+    cfg = {"max_steps": 15, "batch_size": 4, "lr": 3e-2, "lora": {"modules_to_save": modules_to_save}, **QUIET}
+    tuned, _ = finetune_lora(pretrained_base(tokenizer, pretrained), tokenizer, exs, cfg)
     save_adapter(tuned, tmp_path / "adapter")
     assert (tmp_path / "adapter" / "adapter_config.json").exists()
     loaded = load_adapter(pretrained_base(tokenizer, pretrained), tmp_path / "adapter")

@@ -10,6 +10,14 @@ it cannot see (entities of the cut-off words), and cutting the response would te
 early; the number dropped is reported (``dropped_examples``) so that ``max_length`` can be set
 to keep nearly all of them.
 
+LoRA on a small base built from a configuration: with the output layer and the embeddings
+frozen, LoRA learns little on a briefly pretrained few-million-parameter base (on a
+healthadvice+bc5cdr mixture it only learns to answer the majority class), because those
+layers are a large share of such a model and were trained least. Listing them in
+``lora.modules_to_save`` trains them in full next to the adapter (and saves them with it); that
+learns about as well as full fine-tuning (``method: full``, also offered). A large named
+checkpoint needs neither.
+
 Batching: examples are padded to the longest in their batch. With ``bucketing`` the order is
 drawn so that a batch holds examples of similar length: a seeded shuffle, then sorting within
 chunks of ``bucket_chunk_batches`` batches, then shuffling the batches. Without it, batches are
