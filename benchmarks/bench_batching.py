@@ -9,13 +9,17 @@ Input: the canonical examples table (``--examples``, written by the ingestion pi
 training examples of NER and TC datasets are used (``--datasets`` to choose). Without the file,
 a synthetic mixture of the same shape is used, and the printout says so.
 
-Run:  PYTHONPATH=src python benchmarks/bench_batching.py [--steps 30] [--threads 2]
+The model is the project's base model configuration (``model.config`` of
+conf/base/parameters_finetune.yml) with random weights, or ``--model-config``.
+
+Run:  PYTHONPATH=src python benchmarks/bench_batching.py [--steps 30] [--threads 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
 import random
 import sys
@@ -30,6 +34,7 @@ from mtlsearch.training import finetune_lora
 
 DEFAULT_EXAMPLES = "data/03_primary/examples.parquet"
 FORMATTING = "conf/base/parameters_formatting.yml"
+FINETUNE = "conf/base/parameters_finetune.yml"
 TASK_INSTRUCTIONS = {
     "ner": "Extract every named entity mentioned in the input. Write one mention per line, or \"none\".",
     "tc": "Classify the input. Answer with its label.",
@@ -45,6 +50,32 @@ MODEL = {
     },
     "seed": 0,
 }
+
+
+def model_config(override: str | None = None) -> dict:
+    """The base model's settings: ``override`` (JSON of LlamaConfig arguments), else the
+    project's ``model.config``, else ``MODEL``."""
+    if override:
+        return {"config": json.loads(override), "seed": 0}
+    path = Path(FINETUNE)
+    if path.exists():
+        import yaml
+
+        model = (yaml.safe_load(path.read_text()) or {}).get("model") or {}
+        if model.get("config") and not model.get("name_or_path"):
+            return {"config": dict(model["config"]), "seed": int(model.get("seed", 0))}
+    return MODEL
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--examples", default=DEFAULT_EXAMPLES)
+    parser.add_argument("--model-config", default=None, help="JSON of LlamaConfig arguments")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: on cores shared with other jobs, more threads spin-wait)",
+    )
 
 
 def instructions() -> tuple[dict, dict]:
@@ -116,21 +147,19 @@ def to_examples(rows: list[dict]) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--examples", default=DEFAULT_EXAMPLES)
+    add_common_arguments(parser)
     parser.add_argument("--datasets", default=None, help="comma-separated; default every NER and TC dataset")
     parser.add_argument("--per-dataset", type=int, default=400)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-length", type=int, default=384)
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
 
     rows, source = load_rows(args.examples, args.datasets.split(",") if args.datasets else None, args.per_dataset)
     examples = to_examples(rows)
     tokenizer = train_tokenizer([r["text"] for r in rows] + [e["prompt"] + e["response"] for e in examples[::4]])
-    base = build_model(MODEL, tokenizer)
+    base = build_model(model_config(args.model_config), tokenizer)
     cfg = {
         "max_steps": args.steps,
         "batch_size": args.batch_size,
