@@ -24,6 +24,7 @@ import os
 import random
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -146,6 +147,8 @@ def to_examples(rows: list[dict]) -> list[dict]:
 
 
 def main() -> None:
+    # deprecation notices from inside the libraries would clutter the table
+    warnings.filterwarnings("ignore", category=FutureWarning)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser)
     parser.add_argument("--datasets", default=None, help="comma-separated; default every NER and TC dataset")

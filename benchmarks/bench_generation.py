@@ -17,6 +17,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -46,6 +47,8 @@ def load_rows(path: str, n: int, seed: int = 0) -> tuple[list[dict], str]:
 
 
 def main() -> None:
+    # deprecation notices from inside the libraries would clutter the table
+    warnings.filterwarnings("ignore", category=FutureWarning)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_common_arguments(parser)
     parser.add_argument("--prompts", type=int, default=64)

@@ -259,6 +259,8 @@ def test_lr_schedule_warms_up_and_decays():
     assert lin[5] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="schedule"):
         lr_factor(10, warmup_steps=0, max_steps=10, schedule="step", min_ratio=0.0)
+    with pytest.raises(ValueError, match="schedule"):
+        CausalLMModule(torch.nn.Linear(2, 2), lr=1e-3, max_steps=10, warmup_steps=5, schedule="step")
 
 
 # ------------------------------------------------------------------------------------ training

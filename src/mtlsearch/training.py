@@ -59,6 +59,9 @@ PLAIN_HEAD_MODELS = (
 )
 
 
+SCHEDULES = ("cosine", "linear", "constant")
+
+
 class TrainingDivergedError(RuntimeError):
     """The training loss became NaN or infinite."""
 
@@ -274,7 +277,7 @@ def lr_factor(step: int, *, warmup_steps: int, max_steps: int, schedule: str, mi
     elif schedule == "linear":
         decay = 1.0 - progress
     else:
-        raise ValueError(f"schedule must be 'cosine', 'linear' or 'constant', got {schedule!r}")
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     return min_ratio + (1.0 - min_ratio) * decay
 
 
@@ -311,7 +314,8 @@ class CausalLMModule(L.LightningModule):
         self.weight_decay = weight_decay
         self.schedule = schedule
         self.min_lr_ratio = min_lr_ratio
-        lr_factor(0, warmup_steps=warmup_steps, max_steps=max_steps, schedule=schedule, min_ratio=min_lr_ratio)
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
         self.losses: list[float] = []
         self.trained_tokens = 0
         self.padded_positions = 0
