@@ -159,17 +159,79 @@ def test_batches_share_an_iteration_number():
 
 
 def test_results_arrive_through_the_executor_in_its_order():
-    class ReversingExecutor:
-        def map_unordered(self, fn, items):
-            for item in reversed(list(items)):
-                yield item, fn(item)
+    class NewestFirstPool:
+        def __init__(self, fn):
+            self.fn, self.items = fn, []
+
+        def submit(self, item):
+            self.items.append(item)
+
+        def next_finished(self):
+            item = self.items.pop()
+            return item, self.fn(item)
+
+        def close(self):
+            self.items.clear()
+
+    class NewestFirstExecutor:
+        def start(self, fn):
+            return NewestFirstPool(fn)
 
     evaluate = CountingEvaluator()
     result = search(
-        "exhaustive", budget=3, batch_size=3, evaluate=evaluate, executor=ReversingExecutor()
+        "exhaustive", budget=3, batch_size=3, evaluate=evaluate, executor=NewestFirstExecutor()
     )
     assert [e.datasets for e in result.history] == evaluate.calls
     assert evaluate.calls[-1] == ("t",)
+
+
+def test_a_finished_evaluation_is_replaced_at_once_not_after_its_batch():
+    """With batch_size 3, the fourth proposal is made as soon as the first result is in, from
+    that result, while the other two are still in flight."""
+    submitted, finished_before = [], []
+
+    class RecordingPool:
+        def __init__(self, fn):
+            self.fn, self.queue = fn, []
+
+        def submit(self, item):
+            submitted.append(item)
+            finished_before.append(len(done))
+            self.queue.append(item)
+
+        def next_finished(self):
+            item = self.queue.pop(0)
+            done.append(item)
+            return item, self.fn(item)
+
+        def close(self):
+            self.queue.clear()
+
+    class RecordingExecutor:
+        def start(self, fn):
+            return RecordingPool(fn)
+
+    done: list = []
+    seen_by_strategy = []
+
+    class Recording(Strategy):
+        name = "recording"
+
+        def __init__(self, n):
+            super().__init__(n)
+            self.inner = make_strategy("exhaustive", n)
+
+        def propose(self, history, n=1):
+            seen_by_strategy.append((len(history), n))
+            return self.inner.propose(history, n)
+
+    result = search(Recording(len(CANDIDATES)), budget=6, batch_size=3, executor=RecordingExecutor())
+    assert result.n_new == 6 and len(set(submitted)) == 6
+    # three submitted up front, then one after each of the first three results
+    assert finished_before == [0, 0, 0, 1, 2, 3]
+    # each refill saw every finished result and asked past the two still in flight
+    assert seen_by_strategy[:4] == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert [e.iteration for e in result.history] == [1, 1, 1, 2, 3, 4]
 
 
 def test_progress_line_per_evaluation_and_predictions_by_datasets():

@@ -1,7 +1,8 @@
 """How a round's evaluations run: in this process, or as Ray tasks on a cluster.
 
-The search loop hands an executor a picklable evaluation call and the combinations of a round;
-the executor yields each result as soon as it is done. With Ray, ``ray.init()`` without an
+The search loop hands an executor a picklable evaluation call, submits combinations to it (up to
+``search.batch_size`` at a time) and collects each result as soon as it is done, submitting the
+next proposal in its place. With Ray, ``ray.init()`` without an
 address starts a local cluster on this machine, and ``RAY_ADDRESS`` (or ``search.ray.address``)
 joins an existing one; the call, with the evaluator and the data it holds, travels to the
 workers through Ray's object store, and each evaluation is a task asking for
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -33,8 +34,34 @@ def _call(fn, item):
     return fn(item)
 
 
+class RayPool:
+    """Each submitted evaluation a Ray task; ``next_finished`` returns whichever is done first."""
+
+    def __init__(self, remote, fn: Callable[[T], R]):
+        import ray
+
+        self._ray = ray
+        self._remote = remote
+        self._fn_ref = ray.put(fn)  # one copy in the object store, shared by every task
+        self._pending: dict = {}
+
+    def submit(self, item: T) -> None:
+        self._pending[self._remote.remote(self._fn_ref, item)] = item
+
+    def next_finished(self) -> tuple[T, R]:
+        done, _ = self._ray.wait(list(self._pending), num_returns=1)
+        item = self._pending.pop(done[0])
+        return item, self._ray.get(done[0])
+
+    def close(self) -> None:
+        # the search stopped (budget, patience, an error): drop what is still running
+        for ref in self._pending:
+            self._ray.cancel(ref, force=True)
+        self._pending.clear()
+
+
 class RayExecutor:
-    """Each evaluation a Ray task; results are yielded in the order they finish."""
+    """Evaluations as Ray tasks asking for ``num_cpus`` and ``num_gpus`` each."""
 
     def __init__(self, num_cpus: float = 1, num_gpus: float = 0, max_retries: int = 2):
         import ray
@@ -43,21 +70,8 @@ class RayExecutor:
             num_cpus=num_cpus, num_gpus=num_gpus, max_retries=int(max_retries), retry_exceptions=False
         )
 
-    def map_unordered(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
-        import ray
-
-        fn_ref = ray.put(fn)  # one copy in the object store, shared by every task of the round
-        pending = {self._remote.remote(fn_ref, item): item for item in items}
-        try:
-            while pending:
-                done, _ = ray.wait(list(pending), num_returns=1)
-                ref = done[0]
-                item = pending.pop(ref)
-                yield item, ray.get(ref)
-        finally:
-            # the loop stopped early (budget, patience, an error): drop what is still running
-            for ref in pending:
-                ray.cancel(ref, force=True)
+    def start(self, fn: Callable[[T], R]) -> RayPool:
+        return RayPool(self._remote, fn)
 
 
 @contextmanager

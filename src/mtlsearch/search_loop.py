@@ -7,7 +7,8 @@ finishes, and an executor decides how a batch's evaluations are run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
@@ -52,23 +53,55 @@ class InMemoryLedger:
         self._evaluations.append(evaluation)
 
 
-class Executor(Protocol):
-    def map_unordered(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
-        """Yield ``(item, fn(item))`` for each item as it finishes, in any order.
+class Pool(Protocol):
+    """Evaluations in flight: submitted ones run (or wait their turn) until collected."""
 
-        The search loop passes its ``evaluate`` as ``fn`` and a round's member tuples as
-        ``items``. It stops reading when the search stops (budget, patience) and closes the
-        iterator; an executor that runs items concurrently should then cancel the rest.
+    def submit(self, item: T) -> None:
+        """Start (or queue) ``fn(item)``."""
+        ...
+
+    def next_finished(self) -> tuple[T, R]:
+        """Block until one submitted item is done; return ``(item, fn(item))``."""
+        ...
+
+    def close(self) -> None:
+        """Drop what is still queued or running (the search stopped)."""
+        ...
+
+
+class Executor(Protocol):
+    def start(self, fn: Callable[[T], R]) -> Pool:
+        """A pool that runs ``fn`` on the items submitted to it.
+
+        The search loop passes its ``evaluate`` as ``fn`` and member tuples as items, keeps up to
+        ``batch_size`` of them in flight, and submits the next proposal as soon as one finishes.
         """
         ...
 
 
-class InProcessExecutor:
-    """Runs evaluations one after the other in this process, lazily."""
+class InProcessPool:
+    """Runs each submitted evaluation in this process when it is collected, oldest first."""
 
-    def map_unordered(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
-        for item in items:
-            yield item, fn(item)
+    def __init__(self, fn: Callable[[T], R]):
+        self._fn = fn
+        self._queue: deque = deque()
+
+    def submit(self, item: T) -> None:
+        self._queue.append(item)
+
+    def next_finished(self) -> tuple[T, R]:
+        item = self._queue.popleft()
+        return item, self._fn(item)
+
+    def close(self) -> None:
+        self._queue.clear()
+
+
+class InProcessExecutor:
+    """Evaluations one after the other in this process."""
+
+    def start(self, fn: Callable[[T], R]) -> InProcessPool:
+        return InProcessPool(fn)
 
 
 @dataclass
@@ -139,8 +172,9 @@ def run_search(
 
     Finished evaluations in the ledger whose members include the target and lie within the
     target and the candidates seed the history (``reused``, not counted against ``budget``).
-    Then each round the strategy proposes up to ``batch_size`` combinations, which are evaluated,
-    recorded and added to the history one by one. The search stops when ``budget`` new
+    Then up to ``batch_size`` proposals of the strategy are evaluated at a time; each is
+    recorded and added to the history the moment it finishes, and the strategy proposes its
+    replacement from everything known by then. The search stops when ``budget`` new
     evaluations are spent, after ``patience`` new evaluations in a row that do not improve the
     best score (None: never), or when the strategy proposes nothing.
     """
@@ -185,65 +219,71 @@ def run_search(
     since_improvement = 0
     iteration = 0
     stop_reason = "budget" if budget == 0 else ""
-    while not stop_reason:
-        proposals = strategy.propose(observations, n=min(batch_size, budget - n_new))
-        batch: list[frozenset[int]] = []
-        predicted: dict[frozenset[int], float | None] = {}
-        for proposal in proposals:
-            combination = frozenset(proposal.combination)
-            if any(not 0 <= i < len(candidates) for i in combination):
-                raise ValueError(f"strategy proposed invalid indices {sorted(combination)}")
-            if combination in evaluated or combination in predicted:
-                continue  # the loop never evaluates a combination twice, whatever the strategy says
-            batch.append(combination)
-            predicted[combination] = proposal.predicted
-        if not batch:
-            stop_reason = "strategy has nothing more to propose"
-            break
-        iteration += 1
-        # The executor gets the caller's evaluate itself (picklable for a remote executor) and
-        # the member tuples; results come back in whatever order they finish.
-        results = executor.map_unordered(evaluate, [datasets_of(c) for c in batch])
-        try:
-            for members, scores in results:
-                datasets = tuple(members)
-                combination = combination_of(datasets)
-                evaluation = Evaluation(
-                    datasets=datasets,
-                    scores=_check_scores(datasets, scores, target),
-                    predicted=predicted[combination],
-                    iteration=iteration,
+    # Up to batch_size evaluations are in flight; whenever one finishes, the strategy proposes
+    # a replacement from everything known by then, so a free worker never waits for the slowest
+    # evaluation of a batch. With batch_size 1 this is plain propose-evaluate-repeat.
+    in_flight: dict[frozenset[int], tuple[float | None, int]] = {}
+    pool = executor.start(evaluate)
+    try:
+        while not stop_reason:
+            room = min(batch_size, budget - n_new) - len(in_flight)
+            if room > 0:
+                # Ask for enough that, after skipping what is in flight, ``room`` new ones remain
+                # (strategies know only finished evaluations).
+                proposals = strategy.propose(observations, n=room + len(in_flight))
+                fresh: dict[frozenset[int], float | None] = {}
+                for proposal in proposals:
+                    combination = frozenset(proposal.combination)
+                    if any(not 0 <= i < len(candidates) for i in combination):
+                        raise ValueError(f"strategy proposed invalid indices {sorted(combination)}")
+                    if combination in evaluated or combination in in_flight or combination in fresh:
+                        continue  # never evaluate a combination twice, whatever the strategy says
+                    if len(fresh) < room:
+                        fresh[combination] = proposal.predicted
+                if fresh:
+                    iteration += 1
+                    for combination, predicted_score in fresh.items():
+                        in_flight[combination] = (predicted_score, iteration)
+                        pool.submit(datasets_of(combination))
+            if not in_flight:
+                stop_reason = "strategy has nothing more to propose"
+                break
+            members, scores = pool.next_finished()
+            datasets = tuple(members)
+            combination = combination_of(datasets)
+            predicted_score, proposed_in = in_flight.pop(combination)
+            evaluation = Evaluation(
+                datasets=datasets,
+                scores=_check_scores(datasets, scores, target),
+                predicted=predicted_score,
+                iteration=proposed_in,
+            )
+            ledger.record(evaluation)
+            history.append(evaluation)
+            score = evaluation.scores[target]
+            observations.append(Observation(combination, score))
+            evaluated.add(combination)
+            n_new += 1
+            if score > best_score:
+                best_score, best_datasets = score, datasets
+                since_improvement = 0
+            else:
+                since_improvement += 1
+            say(
+                f"[{n_new}/{budget}] {'+'.join(datasets)}: {score:.4f}"
+                + (
+                    f" (predicted {evaluation.predicted:.4f})"
+                    if evaluation.predicted is not None
+                    else ""
                 )
-                ledger.record(evaluation)
-                history.append(evaluation)
-                score = evaluation.scores[target]
-                observations.append(Observation(combination, score))
-                evaluated.add(combination)
-                n_new += 1
-                if score > best_score:
-                    best_score, best_datasets = score, datasets
-                    since_improvement = 0
-                else:
-                    since_improvement += 1
-                say(
-                    f"[{n_new}/{budget}] {'+'.join(datasets)}: {score:.4f}"
-                    + (
-                        f" (predicted {evaluation.predicted:.4f})"
-                        if evaluation.predicted is not None
-                        else ""
-                    )
-                    + f"; best {best_score:.4f} ({'+'.join(best_datasets)})"
-                )
-                if n_new >= budget:
-                    stop_reason = "budget"
-                elif patience is not None and since_improvement >= patience:
-                    stop_reason = "patience"
-                if stop_reason:
-                    break
-        finally:
-            close = getattr(results, "close", None)
-            if close is not None:
-                close()
+                + f"; best {best_score:.4f} ({'+'.join(best_datasets)})"
+            )
+            if n_new >= budget:
+                stop_reason = "budget"
+            elif patience is not None and since_improvement >= patience:
+                stop_reason = "patience"
+    finally:
+        pool.close()  # a stopped search drops what is still queued or running
 
     summary = (
         f"search stopped ({stop_reason}) after {n_new} new and "
