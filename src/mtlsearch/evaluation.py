@@ -92,7 +92,8 @@ def finetune_stage(base_model: Pretrained, tokenizer: Pretrained, mixture: pd.Da
 
     from mtlsearch.training import finetune_lora
 
-    cfg = {**dict(finetune), "seed": int(finetune.get("seed", seed))}
+    # the evaluation's seed offsets the fine-tune's, so that repeated seeds measure its noise
+    cfg = {**dict(finetune), "seed": int(finetune.get("seed", 0)) + int(seed)}
     # PEFT wraps the model in place: tune a copy so that the base stays clean for the next
     # evaluation (a named multi-GB checkpoint is reloaded instead of copied)
     if base_model.info.get("name_or_path"):
@@ -225,7 +226,7 @@ def evaluate_combination(
         mixing = config.formatting["mixture"]
         mixture = format_examples(
             training_mixture(examples, datasets, mixing["budget"], mixing.get("strategy", "equal"),
-                             mixing.get("temperature", 2.0), mixing.get("seed", 0)),
+                             mixing.get("temperature", 2.0), int(mixing.get("seed", 0)) + config.seed),
             config.formatting,
         )
         subset = config.formatting["evaluation"]
