@@ -7,7 +7,6 @@ import logging
 import subprocess
 import sys
 
-import pandas as pd
 import pytest
 
 from mtlsearch.errors import ConfigError
@@ -92,7 +91,7 @@ def test_bring_your_own_dataset_flows_through_ingestion_and_formatting(project, 
     ]
     records.append({"text": "Nothing to see.", "items": [], "split": "train"})
     write_raw(project, {"mine/all.jsonl": "\n".join(json.dumps(r) for r in records) + "\n", **{
-        f"healthadvice/annotations_structured_abstract.csv": HEALTH}})
+        "healthadvice/annotations_structured_abstract.csv": HEALTH}})
     (project / "conf" / "local" / "parameters_mine.yml").write_text(
         "ingestion:\n"
         "  datasets:\n"
