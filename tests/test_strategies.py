@@ -247,3 +247,17 @@ def test_make_strategy_rejects_unknown_names_and_options():
 def test_history_with_out_of_range_indices_is_rejected():
     with pytest.raises(ValueError, match="outside"):
         make_strategy("random", 3).propose([Observation(frozenset({5}), 0.1)])
+
+
+def test_listed_strategy_proposes_its_list_in_order_once():
+    from mtlsearch.strategies import ListedStrategy
+
+    strategy = ListedStrategy(3, combinations=[[2], [], [0, 1], [1, 0]])
+    first = strategy.propose([], n=2)
+    assert [p.combination for p in first] == [frozenset({2}), frozenset()]
+    history = [Observation(frozenset({2}), 0.5)]
+    assert [p.combination for p in strategy.propose(history, n=5)] == [frozenset(), frozenset({0, 1})]
+    done = history + [Observation(frozenset(), 0.4), Observation(frozenset({0, 1}), 0.6)]
+    assert strategy.propose(done, n=5) == []
+    with pytest.raises(ConfigError, match="outside 0..2"):
+        ListedStrategy(3, combinations=[[3]])

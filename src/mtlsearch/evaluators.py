@@ -85,6 +85,10 @@ class TableEvaluator:
         self._rows = self._parse(content.decode("utf-8-sig"))
         self.ids: tuple[str, ...] = tuple(sorted({m for key in self._rows for m in key}))
 
+    def with_seed(self, seed: int) -> TableEvaluator:
+        """The same table with another draw of its noise."""
+        return TableEvaluator(self.path, self.target, self.noise, self.delay_s, seed)
+
     def _parse(self, text: str) -> dict[frozenset[str], dict[str, float]]:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         columns = reader.fieldnames or []

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from mtlsearch.artifacts import Pretrained
+from mtlsearch.artifacts import Pretrained, prepare_base_model, prepare_tokenizer
 from mtlsearch.errors import ConfigError
 from mtlsearch.evaluation import EvaluationConfig, evaluate_combination, evaluation_fingerprint
 from mtlsearch.evaluators import TableEvaluator
 from mtlsearch.executors import make_executor
+from mtlsearch.ingest import build_examples
 from mtlsearch.search_loop import SearchResult, run_search
 from mtlsearch.strategies import make_strategy
 from mtlsearch.tracking import MlflowLedger, log_table_evaluation
@@ -78,8 +79,13 @@ class FinetuneEvaluator:
         self.tokenizer = tokenizer
         self.base_model = base_model
         self.config = config
+        self.seed = config.seed
         self.fingerprint = evaluation_fingerprint(config, tokenizer, base_model, examples)
         self.ids = tuple(sorted(examples["dataset"].unique()))
+
+    def with_seed(self, seed: int) -> FinetuneEvaluator:
+        """The same evaluations under another seed (another fingerprint)."""
+        return FinetuneEvaluator(self.examples, self.tokenizer, self.base_model, replace(self.config, seed=int(seed)))
 
     def evaluate(self, datasets: Sequence[str], *, metric: str, target: str | None = None,
                  parent_run_id: str | None = None, experiment_id: str | None = None) -> dict[str, float]:
@@ -104,6 +110,27 @@ class TrackedTable:
         params = {"evaluator": "table", "table": str(self.table.path), "table_noise": self.table.noise}
         log_table_evaluation(tuple(datasets), scores, metric, self.fingerprint, params, experiment_id, parent_run_id, target)
         return scores
+
+
+def build_evaluator(
+    raw_root, tokenizer_previous: Pretrained | None, base_model_previous: Pretrained | None,
+    settings: SearchSettings, ingestion: Mapping, model: Mapping, formatting: Mapping,
+    finetune: Mapping, scoring: Mapping, evaluate: Mapping,
+):
+    """What answers a search's evaluations, with the base artifacts it needs.
+
+    The table evaluator needs neither data nor models: the base artifacts are passed through
+    untouched (nothing is built or written).
+    """
+    if settings.evaluator == "table":
+        table = TableEvaluator(settings.table_path, settings.target, settings.table_noise, settings.table_delay_s, settings.seed)
+        keep = Pretrained(None, "", {})
+        return table, tokenizer_previous or keep, base_model_previous or keep
+    examples = build_examples(raw_root, ingestion)
+    tokenizer = prepare_tokenizer(examples, tokenizer_previous, model)
+    base_model = prepare_base_model(examples, tokenizer, base_model_previous, model)
+    config = EvaluationConfig(formatting=formatting, finetune=finetune, scoring=scoring, seed=int(evaluate.get("seed", 0)))
+    return FinetuneEvaluator(examples, tokenizer, base_model, config), tokenizer, base_model
 
 
 @dataclass
@@ -135,8 +162,10 @@ def search(
     progress=None,
     parent_run_id: str | None = None,
     executor=None,
+    strategy=None,
 ) -> SearchResult:
-    """Run the configured strategy over the evaluator's datasets, recording into the ledger."""
+    """Run the configured strategy (or ``strategy``, a built one) over the evaluator's datasets,
+    recording into the ledger."""
     ids = tuple(evaluator.ids)
     if settings.target not in ids:
         raise ConfigError(f"search.target {settings.target!r} is not among the evaluator's datasets {list(ids)}")
@@ -144,7 +173,8 @@ def search(
     unknown = [c for c in candidates if c not in ids]
     if unknown:
         raise ConfigError(f"search.candidates {unknown} are not among the evaluator's datasets {list(ids)}")
-    strategy = make_strategy(settings.strategy, len(candidates), settings.seed, **dict(settings.strategy_options))
+    if strategy is None:
+        strategy = make_strategy(settings.strategy, len(candidates), settings.seed, **dict(settings.strategy_options))
 
     import mlflow
 
@@ -197,6 +227,13 @@ def run_tracked_search(evaluator, settings: SearchSettings) -> tuple[pd.DataFram
 
     Returns the history table, the best combination and the surrogate's predictions.
     """
+    result, best = tracked_search(evaluator, settings)
+    return history_table(result), best, predictions_table(result)
+
+
+def tracked_search(evaluator, settings: SearchSettings, strategy=None) -> tuple[SearchResult, dict]:
+    """:func:`search` under an MLflow parent run (the active run, else a new one), recording
+    into the MLflow ledger; returns the result and a summary of the best combination."""
     import mlflow
 
     owned = mlflow.active_run() is None
@@ -219,15 +256,14 @@ def run_tracked_search(evaluator, settings: SearchSettings) -> tuple[pd.DataFram
             evaluator = TrackedTable(evaluator)
         ledger = MlflowLedger(evaluator.fingerprint, settings.metric, experiment_id, parent_id)
         with make_executor(settings) as executor:
-            result = search(settings, evaluator, ledger, parent_run_id=parent_id, executor=executor)
-        history = history_table(result)
+            result = search(settings, evaluator, ledger, parent_run_id=parent_id, executor=executor, strategy=strategy)
         best_datasets, best_score = result.best if result.best else ((), float("nan"))
-        alone = history.loc[history["datasets"] == settings.target, "score"]
+        alone = [e.scores[settings.target] for e in result.history if e.datasets == (settings.target,)]
         best = {
             "target": settings.target,
             "datasets": "+".join(sorted(best_datasets)),
             "score": float(best_score),
-            "target_alone_score": float(alone.iloc[0]) if len(alone) else None,
+            "target_alone_score": float(alone[0]) if alone else None,
             "metric": settings.metric,
             "strategy": settings.strategy,
             "evaluations_new": result.n_new,
@@ -243,7 +279,7 @@ def run_tracked_search(evaluator, settings: SearchSettings) -> tuple[pd.DataFram
         )
         mlflow.set_tag("mtlsearch.best", best["datasets"])
         log.info("best combination for %s: %s (%s %.4f)", settings.target, best["datasets"], settings.metric, best_score)
-        return history, best, predictions_table(result)
+        return result, best
     finally:
         if owned:
             mlflow.end_run()

@@ -18,6 +18,7 @@ from mtlsearch.strategies.baselines import (
     ExhaustiveStrategy,
     GreedyStrategy,
     LinearStrategy,
+    ListedStrategy,
     RandomStrategy,
 )
 from mtlsearch.strategies.paper import PaperStrategy
@@ -60,6 +61,7 @@ __all__ = [
     "ExhaustiveStrategy",
     "GreedyStrategy",
     "LinearStrategy",
+    "ListedStrategy",
     "Observation",
     "PaperStrategy",
     "Proposal",

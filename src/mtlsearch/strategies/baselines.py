@@ -42,6 +42,30 @@ class ExhaustiveStrategy(Strategy):
         return chosen
 
 
+class ListedStrategy(Strategy):
+    """The given combinations, in the given order: a fixed design (a landscape's noise checks,
+    or a user's own list). ``combinations`` holds lists of candidate positions."""
+
+    name = "listed"
+
+    def __init__(self, n_candidates: int, seed: int = 0, combinations: Sequence[Sequence[int]] = ()):
+        super().__init__(n_candidates, seed)
+        self.masks: list[int] = []
+        for combination in combinations:
+            positions = [int(i) for i in combination]
+            if any(not 0 <= i < self.n_candidates for i in positions):
+                raise ConfigError(
+                    f"strategy 'listed': combination {positions} has positions outside "
+                    f"0..{self.n_candidates - 1}"
+                )
+            if to_mask(positions) not in self.masks:
+                self.masks.append(to_mask(positions))
+
+    def propose(self, history: Sequence[Observation], n: int = 1) -> list[Proposal]:
+        seen = self.observed(history)
+        return [Proposal(to_combination(m)) for m in self.masks if m not in seen][:n]
+
+
 class RandomStrategy(Strategy):
     """Uniformly random unevaluated combinations."""
 

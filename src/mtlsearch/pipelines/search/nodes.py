@@ -6,11 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mtlsearch.artifacts import Pretrained, prepare_base_model, prepare_tokenizer
-from mtlsearch.evaluation import EvaluationConfig
-from mtlsearch.evaluators import TableEvaluator
-from mtlsearch.ingest import build_examples
-from mtlsearch.searching import FinetuneEvaluator, SearchSettings
+from mtlsearch.artifacts import Pretrained
+from mtlsearch.searching import SearchSettings, build_evaluator
 
 
 def prepare_evaluator(
@@ -30,16 +27,10 @@ def prepare_evaluator(
     The table evaluator needs neither data nor models: the base artifacts are passed through
     untouched (nothing is built or written).
     """
-    settings = SearchSettings.from_params(search)
-    if settings.evaluator == "table":
-        table = TableEvaluator(settings.table_path, settings.target, settings.table_noise, settings.table_delay_s, settings.seed)
-        keep = Pretrained(None, "", {})
-        return table, tokenizer_previous or keep, base_model_previous or keep
-    examples = build_examples(raw_root, ingestion)
-    tokenizer = prepare_tokenizer(examples, tokenizer_previous, model)
-    base_model = prepare_base_model(examples, tokenizer, base_model_previous, model)
-    config = EvaluationConfig(formatting=formatting, finetune=finetune, scoring=scoring, seed=int(evaluate.get("seed", 0)))
-    return FinetuneEvaluator(examples, tokenizer, base_model, config), tokenizer, base_model
+    return build_evaluator(
+        raw_root, tokenizer_previous, base_model_previous, SearchSettings.from_params(search),
+        ingestion, model, formatting, finetune, scoring, evaluate,
+    )
 
 
 def run_search(evaluator, search: dict) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
