@@ -344,3 +344,24 @@ def test_nan_injected_into_the_forward_pass_raises(tokenizer):
     model.get_output_embeddings().register_forward_hook(poison)
     with pytest.raises(TrainingDivergedError):
         finetune_lora(model, tokenizer, examples(8), {"max_steps": 2, "batch_size": 4, **QUIET})
+
+
+def test_copy_exercises_append_spans_of_their_own_text():
+    from mtlsearch.artifacts import COPY_MARK, with_copy_exercises
+
+    texts = [f"sentence {i} about aspirin and the fever it treats" for i in range(200)] + ["one"]
+    assert with_copy_exercises(texts, 0.0) == texts
+    mixed = with_copy_exercises(texts, 0.5, seed=3)
+    assert mixed == with_copy_exercises(texts, 0.5, seed=3)
+    assert mixed != with_copy_exercises(texts, 0.5, seed=4)
+    exercised = [m for m in mixed if COPY_MARK in m]
+    assert 60 < len(exercised) < 140 and mixed[-1] == "one"
+    for original, text in zip(texts, mixed):
+        if COPY_MARK not in text:
+            assert text == original
+            continue
+        head, spans = text.split(COPY_MARK)
+        assert head == original
+        lines = spans.split("\n")
+        assert 1 <= len(lines) <= 3
+        assert all(line and 1 <= len(line.split()) <= 4 and line in original for line in lines)

@@ -51,6 +51,37 @@ def training_text(examples: pd.DataFrame) -> list[str]:
     return examples.loc[examples["split"] == "train", "text"].tolist()
 
 
+COPY_MARK = "\n### Copy:\n"
+
+
+def with_copy_exercises(texts: list[str], share: float, seed: int = 0) -> list[str]:
+    """``texts`` where a ``share`` of them are followed by a few of their own word spans, one per
+    line, after a ``### Copy:`` header.
+
+    Extraction answers are spans of the input; a model pretrained on plain text learns to copy
+    them only slowly. These exercises teach copying and the one-item-per-line layout without
+    any dataset's labels (the spans are random).
+    """
+    import random
+
+    if share <= 0:
+        return list(texts)
+    rng = random.Random(seed)
+    out = []
+    for text in texts:
+        words = text.split()
+        if len(words) < 2 or rng.random() >= share:
+            out.append(text)
+            continue
+        spans = []
+        for _ in range(rng.randint(1, 3)):
+            length = rng.randint(1, min(4, len(words)))
+            start = rng.randrange(len(words) - length + 1)
+            spans.append(" ".join(words[start : start + length]))
+        out.append(text + COPY_MARK + "\n".join(spans))
+    return out
+
+
 def load_pretrained(kind: str, source: str, info: Mapping):
     """Load a saved tokenizer or model folder, or a Hugging Face id / path."""
     import transformers
@@ -114,7 +145,10 @@ def prepare_base_model(
     else:
         pretraining = dict(model_params.get("pretrain") or {})
         if int(pretraining.get("max_steps", 0)) > 0:
-            stats = pretrain(model, tokenizer.value, training_text(examples), pretraining)
+            texts = with_copy_exercises(
+                training_text(examples), float(pretraining.get("copy_share", 0.0)), int(model_params.get("seed", 0))
+            )
+            stats = pretrain(model, tokenizer.value, texts, pretraining)
             info["pretrain"] = {k: v for k, v in stats.items() if isinstance(v, (int, float))}
             log.info("pretrained the base model: %s", info["pretrain"])
     return Pretrained(model, fingerprint, info)
