@@ -228,9 +228,7 @@ def run_search(
         while not stop_reason:
             room = min(batch_size, budget - n_new) - len(in_flight)
             if room > 0:
-                # Ask for enough that, after skipping what is in flight, ``room`` new ones remain
-                # (strategies know only finished evaluations).
-                proposals = strategy.propose(observations, n=room + len(in_flight))
+                proposals = strategy.propose_pending(observations, room, list(in_flight))
                 fresh: dict[frozenset[int], float | None] = {}
                 for proposal in proposals:
                     combination = frozenset(proposal.combination)

@@ -9,7 +9,7 @@ evaluate next.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
@@ -84,6 +84,19 @@ class Strategy(ABC):
     @abstractmethod
     def propose(self, history: Sequence[Observation], n: int = 1) -> list[Proposal]:
         """Up to ``n`` distinct combinations to evaluate next, none of them in ``history``."""
+
+    def propose_pending(
+        self, history: Sequence[Observation], n: int, pending: Collection[Combination]
+    ) -> list[Proposal]:
+        """Up to ``n`` proposals while the ``pending`` combinations are still being evaluated:
+        none of them, none in ``history``.
+
+        By default the strategy is asked for ``n + len(pending)`` and the pending ones are
+        skipped; a strategy with a model overrides this to condition on them.
+        """
+        pending = {frozenset(c) for c in pending}
+        fresh = [p for p in self.propose(history, n + len(pending)) if frozenset(p.combination) not in pending]
+        return fresh[:n]
 
     def predict_all(self, history: Sequence[Observation]) -> dict[Combination, float] | None:
         """The surrogate's prediction for every combination, or None without a surrogate."""

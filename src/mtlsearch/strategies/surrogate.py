@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -296,16 +296,26 @@ class SurrogateStrategy(Strategy):
         return (mean - incumbent) * _norm_cdf(z) + std * _norm_pdf(z)
 
     def propose(self, history: Sequence[Observation], n: int = 1) -> list[Proposal]:
+        return self.propose_pending(history, n, ())
+
+    def propose_pending(
+        self, history: Sequence[Observation], n: int, pending: Collection[Combination]
+    ) -> list[Proposal]:
         seen = self.observed(history)
-        if len(seen) >= self.n_combinations or n <= 0:
+        running = {to_mask(c) for c in pending} - set(seen)
+        if len(seen) + len(running) >= self.n_combinations or n <= 0:
             return []
-        initial = self._initial(seen, n)
+        initial = [m for m in self._initial(seen, n + len(running)) if m not in running][:n]
         if initial:
             return [Proposal(to_combination(m)) for m in initial]
         masks = np.fromiter(seen, dtype=np.int64)
         self.model.fit(masks, np.fromiter(seen.values(), dtype=float))
+        # evaluations still running join as fantasies at their predicted mean (kriging
+        # believer), as a batch's earlier picks do below, so the next pick goes elsewhere
+        for mask in running:
+            self.model.condition_on_mean(mask)
         mean, var = self.model.predict()
-        excluded = set(seen)
+        excluded = set(seen) | running
         chosen: list[Proposal] = []
         if self.acquisition == "thompson":
             for _ in range(n):
