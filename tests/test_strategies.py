@@ -261,3 +261,24 @@ def test_listed_strategy_proposes_its_list_in_order_once():
     assert strategy.propose(done, n=5) == []
     with pytest.raises(ConfigError, match="outside 0..2"):
         ListedStrategy(3, combinations=[[3]])
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_proposals_beside_running_evaluations_avoid_them(name):
+    strategy = build(name, seed=2)
+    history: list[Observation] = []
+    running: list = []
+    for _ in range(12):
+        proposals = strategy.propose_pending(history, 1, running)
+        check_batch(proposals, history, 1)
+        if proposals:
+            assert proposals[0].combination not in running
+            running.append(proposals[0].combination)
+        elif not running:
+            break
+        # the oldest finishes once three are running, or when the strategy waits for it (greedy
+        # cannot choose its next step before the current one is scored)
+        if len(running) == 3 or not proposals:
+            done = running.pop(0)
+            history.append(Observation(done, landscape(done)))
+    assert len(history) >= 2
