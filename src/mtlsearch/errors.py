@@ -35,3 +35,10 @@ class DatasetFormatError(ValueError):
 
 class ConfigError(ValueError):
     """The configuration names something that does not exist or does not fit."""
+
+
+def reject_unknown(section: str, params, known) -> None:
+    """ConfigError naming the keys of ``params`` that ``section`` does not know."""
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ConfigError(f"{section}: unknown parameter(s) {unknown}; expected some of {sorted(known)}")

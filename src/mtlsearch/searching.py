@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from mtlsearch.artifacts import Pretrained, prepare_base_model, prepare_tokenizer
-from mtlsearch.errors import ConfigError
+from mtlsearch.errors import ConfigError, reject_unknown
 from mtlsearch.evaluation import EvaluationConfig, evaluate_combination, evaluation_fingerprint
 from mtlsearch.evaluators import TableEvaluator
 from mtlsearch.executors import make_executor
@@ -52,11 +52,8 @@ class SearchSettings:
 
     @classmethod
     def from_params(cls, params: Mapping) -> SearchSettings:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ConfigError(f"search: unknown parameter(s) {unknown}; expected some of {sorted(known)}")
-        values = {k: v for k, v in params.items() if k in known}
+        reject_unknown("search", params, cls.__dataclass_fields__)
+        values = dict(params)
         if not values.get("target"):
             raise ConfigError("search.target: name the target dataset id")
         settings = cls(**values)

@@ -9,7 +9,6 @@ strategies can be benchmarked on it without training.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mtlsearch.errors import ConfigError
+from mtlsearch.errors import ConfigError, reject_unknown
 from mtlsearch.evaluators import MEMBER_SCORE_PREFIX, SEPARATOR
 from mtlsearch.search_loop import SearchResult
 from mtlsearch.strategies.baselines import ListedStrategy
@@ -37,10 +36,7 @@ class LandscapeSettings:
 
     @classmethod
     def from_params(cls, params: Mapping) -> LandscapeSettings:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ConfigError(f"landscape: unknown parameter(s) {unknown}; expected some of {sorted(known)}")
+        reject_unknown("landscape", params, cls.__dataclass_fields__)
         if not params.get("target"):
             raise ConfigError("landscape.target: name the target dataset id")
         pool = params.get("pool") or []
@@ -63,11 +59,6 @@ class LandscapeSettings:
         values = {**dict(search), "target": self.target, "candidates": list(self.pool), "patience": None}
         values.update(overrides)
         return SearchSettings.from_params(values)
-
-
-def all_subsets(n: int) -> list[list[int]]:
-    """Every subset of ``range(n)``, smallest first."""
-    return [list(c) for size in range(n + 1) for c in itertools.combinations(range(n), size)]
 
 
 def record_landscape(evaluator, settings: LandscapeSettings, search: Mapping) -> pd.DataFrame:
