@@ -1,4 +1,4 @@
-"""Benchmark the search strategies on the recorded real landscapes (docs/landscapes/*.csv).
+"""Benchmark the search strategies on the recorded real landscapes (docs/landscapes/**/*.csv).
 
 Each recorded landscape scores every subset of a small pool of auxiliaries for one target, from
 real fine-tunes (see docs/landscapes/README.md). Every strategy searches every landscape through
@@ -63,9 +63,14 @@ def run_one(path: Path, strategy_name: str, seed: int, noise: float) -> dict:
         pick = keys[int(np.argmax(observed[:upto]))] if upto else None
         regret[k] = 100.0 * (optimum - (truth[pick] if pick else min(truth.values())))
     return {
-        "landscape": path.stem, "strategy": strategy_name, "seed": seed,
+        "landscape": label(path), "strategy": strategy_name, "seed": seed,
         "to_optimum": hits[0] if hits else len(truth) + 1, "regret": regret,
     }
+
+
+def label(path: Path) -> str:
+    """``<configuration folder>/<target>``, or ``<target>`` for a file at the top."""
+    return path.stem if path.parent.name == "landscapes" else f"{path.parent.name}/{path.stem}"
 
 
 def measured_noise(path: Path) -> float:
@@ -83,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise", action="store_true", help="perturb look-ups by the measured seed noise")
     args = parser.parse_args(argv)
 
-    paths = sorted(p for p in Path(args.landscapes).glob("*.csv") if not p.stem.endswith("noise"))
+    # one folder per configuration; a landscape is named <folder>/<target> when there are several
+    paths = sorted(p for p in Path(args.landscapes).rglob("*.csv") if not p.stem.endswith("noise"))
     if not paths:
         print(f"no landscapes in {args.landscapes}", file=sys.stderr)
         return 1
@@ -92,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         run_one(path, name, seed, measured_noise(path) if args.noise else 0.0)
         for path in paths for name in strategies for seed in range(args.seeds)
     ]
-    sizes = {p.stem: len(pd.read_csv(p)) for p in paths}
+    sizes = {label(p): len(pd.read_csv(p)) for p in paths}
     print(
         f"{len(paths)} recorded landscapes ({', '.join(f'{k}: {v}' for k, v in sizes.items())} combinations), "
         f"{args.seeds} seeds each, noise {'as measured' if args.noise else 'none'}"
@@ -109,10 +115,10 @@ def main(argv: list[str] | None = None) -> int:
             + " ".join(f"{np.mean([o['regret'][k] for o in mine]):>9.3f}" for k in CHECKPOINTS)
         )
     print("\nmean evaluations to the optimum per landscape")
-    print(f"{'strategy':<11} " + " ".join(f"{p.stem:>16}" for p in paths))
+    print(f"{'strategy':<11} " + " ".join(f"{label(p):>20}" for p in paths))
     for name in strategies:
-        cells = [np.mean([o["to_optimum"] for o in outcomes if o["strategy"] == name and o["landscape"] == p.stem]) for p in paths]
-        print(f"{name:<11} " + " ".join(f"{c:>16.2f}" for c in cells))
+        cells = [np.mean([o["to_optimum"] for o in outcomes if o["strategy"] == name and o["landscape"] == label(p)]) for p in paths]
+        print(f"{name:<11} " + " ".join(f"{c:>20.2f}" for c in cells))
     return 0
 
 
