@@ -42,7 +42,7 @@ def target_of(table: pd.DataFrame) -> str:
     return common.pop()
 
 
-def run_one(path: Path, strategy_name: str, seed: int, noise: float) -> dict:
+def run_one(path: Path, name: str, strategy_name: str, seed: int, noise: float) -> dict:
     table = pd.read_csv(path)
     target = target_of(table)
     truth = dict(zip(table["datasets"], table["score"]))
@@ -63,14 +63,9 @@ def run_one(path: Path, strategy_name: str, seed: int, noise: float) -> dict:
         pick = keys[int(np.argmax(observed[:upto]))] if upto else None
         regret[k] = 100.0 * (optimum - (truth[pick] if pick else min(truth.values())))
     return {
-        "landscape": label(path), "strategy": strategy_name, "seed": seed,
+        "landscape": name, "strategy": strategy_name, "seed": seed,
         "to_optimum": hits[0] if hits else len(truth) + 1, "regret": regret,
     }
-
-
-def label(path: Path) -> str:
-    """``<configuration folder>/<target>``, or ``<target>`` for a file at the top."""
-    return path.stem if path.parent.name == "landscapes" else f"{path.parent.name}/{path.stem}"
 
 
 def measured_noise(path: Path) -> float:
@@ -88,17 +83,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise", action="store_true", help="perturb look-ups by the measured seed noise")
     args = parser.parse_args(argv)
 
-    # one folder per configuration; a landscape is named <folder>/<target> when there are several
-    paths = sorted(p for p in Path(args.landscapes).rglob("*.csv") if not p.stem.endswith("noise"))
+    # one folder per configuration: a landscape is named by its path below --landscapes
+    root = Path(args.landscapes)
+    paths = sorted(p for p in root.rglob("*.csv") if not p.stem.endswith("noise"))
     if not paths:
         print(f"no landscapes in {args.landscapes}", file=sys.stderr)
         return 1
     strategies = [s for s in args.strategies.split(",") if s]
+    names = {p: p.relative_to(root).with_suffix("").as_posix() for p in paths}
     outcomes = [
-        run_one(path, name, seed, measured_noise(path) if args.noise else 0.0)
+        run_one(path, names[path], name, seed, measured_noise(path) if args.noise else 0.0)
         for path in paths for name in strategies for seed in range(args.seeds)
     ]
-    sizes = {label(p): len(pd.read_csv(p)) for p in paths}
+    sizes = {names[p]: len(pd.read_csv(p)) for p in paths}
     print(
         f"{len(paths)} recorded landscapes ({', '.join(f'{k}: {v}' for k, v in sizes.items())} combinations), "
         f"{args.seeds} seeds each, noise {'as measured' if args.noise else 'none'}"
@@ -115,9 +112,9 @@ def main(argv: list[str] | None = None) -> int:
             + " ".join(f"{np.mean([o['regret'][k] for o in mine]):>9.3f}" for k in CHECKPOINTS)
         )
     print("\nmean evaluations to the optimum per landscape")
-    print(f"{'strategy':<11} " + " ".join(f"{label(p):>20}" for p in paths))
+    print(f"{'strategy':<11} " + " ".join(f"{names[p]:>20}" for p in paths))
     for name in strategies:
-        cells = [np.mean([o["to_optimum"] for o in outcomes if o["strategy"] == name and o["landscape"] == label(p)]) for p in paths]
+        cells = [np.mean([o["to_optimum"] for o in outcomes if o["strategy"] == name and o["landscape"] == names[p]]) for p in paths]
         print(f"{name:<11} " + " ".join(f"{c:>20.2f}" for c in cells))
     return 0
 
