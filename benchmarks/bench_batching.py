@@ -30,9 +30,9 @@ from pathlib import Path
 
 import torch
 
-from mtlsearch.modeling import build_model, train_tokenizer
-from mtlsearch.prompts import build_prompt, serialize_items
-from mtlsearch.training import finetune_lora
+from mtlsearch.finetune.modeling import build_model, train_tokenizer
+from mtlsearch.formatting.prompts import build_prompt, serialize_items
+from mtlsearch.finetune.training import finetune_lora
 
 DEFAULT_EXAMPLES = "data/03_primary/examples.parquet"
 FORMATTING = "conf/base/parameters_formatting.yml"

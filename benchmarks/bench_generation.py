@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_batching import add_common_arguments, instructions, model_config, synthetic_rows  # noqa: E402
 from bench_batching import load_rows as training_rows  # noqa: E402
 
-from mtlsearch.generation import generate_one_at_a_time, generate_responses  # noqa: E402
-from mtlsearch.modeling import build_model, pretrain, train_tokenizer  # noqa: E402
-from mtlsearch.prompts import build_prompt  # noqa: E402
+from mtlsearch.scoring.generation import generate_one_at_a_time, generate_responses  # noqa: E402
+from mtlsearch.finetune.modeling import build_model, pretrain, train_tokenizer  # noqa: E402
+from mtlsearch.formatting.prompts import build_prompt  # noqa: E402
 
 
 def load_rows(path: str, n: int, seed: int = 0) -> tuple[list[dict], str]:

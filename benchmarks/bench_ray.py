@@ -14,15 +14,15 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-from mtlsearch.evaluators import TableEvaluator
-from mtlsearch.executors import make_executor
-from mtlsearch.landscapes import default_candidates, generate_landscape, write_table
-from mtlsearch.search_loop import InMemoryLedger, run_search
+from mtlsearch.evaluation.table import TableEvaluator
+from mtlsearch.search.executors import make_executor
+from mtlsearch.landscape.synthetic import default_candidates, generate_landscape, write_table
+from mtlsearch.search.loop import InMemoryLedger, run_search
 from mtlsearch.strategies import make_strategy
 
 
 def _warm(_: int) -> None:
-    import mtlsearch.evaluators  # noqa: F401
+    import mtlsearch.evaluation.table  # noqa: F401
 
     time.sleep(0.5)
 

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mtlsearch.evaluators import TableEvaluator
-from mtlsearch.search_loop import InMemoryLedger, run_search
+from mtlsearch.evaluation.table import TableEvaluator
+from mtlsearch.search.loop import InMemoryLedger, run_search
 from mtlsearch.strategies import STRATEGIES, make_strategy
 
 CHECKPOINTS = (4, 8)

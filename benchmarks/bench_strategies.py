@@ -36,9 +36,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mtlsearch.evaluators import TableEvaluator
-from mtlsearch.landscapes import FAMILIES, default_candidates, generate_landscape, write_table
-from mtlsearch.search_loop import InMemoryLedger, run_search
+from mtlsearch.evaluation.table import TableEvaluator
+from mtlsearch.landscape.synthetic import FAMILIES, default_candidates, generate_landscape, write_table
+from mtlsearch.search.loop import InMemoryLedger, run_search
 from mtlsearch.strategies import STRATEGIES, make_strategy
 
 TARGET = "t"

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import expect
 
 from headless import chromium_page, free_port
-from mtlsearch.landscapes import generate_landscape, write_table
+from mtlsearch.landscape.synthetic import generate_landscape, write_table
 
 BUDGET = 6
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from mtlsearch.landscapes import generate_landscape, write_table
+from mtlsearch.landscape.synthetic import generate_landscape, write_table
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "search_analysis.ipynb"
 PNG = b"\x89PNG\r\n\x1a\n"

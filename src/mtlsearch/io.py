@@ -61,7 +61,7 @@ class PretrainedDataset(AbstractDataset["Pretrained", "Pretrained | None"]):
     def load(self):
         import json
 
-        from mtlsearch.artifacts import Pretrained, load_pretrained
+        from mtlsearch.finetune.base_model import Pretrained, load_pretrained
 
         meta_file = self._path / self.META
         if not meta_file.is_file():
@@ -96,7 +96,7 @@ class PretrainedDataset(AbstractDataset["Pretrained", "Pretrained | None"]):
 
 class AdapterDataset(AbstractVersionedDataset[Any, Path]):
     """A PEFT adapter folder (``save_pretrained``), versioned; loading gives the folder's path,
-    which :func:`mtlsearch.training.load_adapter` applies to a base model."""
+    which :func:`mtlsearch.finetune.training.load_adapter` applies to a base model."""
 
     def __init__(self, path: str, version: Version | None = None, metadata: dict[str, Any] | None = None):
         super().__init__(filepath=PurePosixPath(path), version=version, exists_function=lambda p: Path(p).exists())

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Mapping
 
-from mtlsearch.search_loop import Evaluation
+from mtlsearch.search.loop import Evaluation
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def log_table_evaluation(
     """One finished MLflow run for a table look-up, tagged like a real evaluation."""
     import mlflow
 
-    from mtlsearch.evaluation import run_tags
+    from mtlsearch.evaluation.recipe import run_tags
 
     client = mlflow.MlflowClient(tracking_uri)
     tags = run_tags(datasets, fingerprint, target)

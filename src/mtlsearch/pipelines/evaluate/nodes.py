@@ -1,11 +1,11 @@
-"""Nodes of the evaluate pipeline: a thin wrapper around :func:`mtlsearch.evaluation.evaluate_combination`."""
+"""Nodes of the evaluate pipeline: a thin wrapper around :func:`mtlsearch.evaluation.recipe.evaluate_combination`."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from mtlsearch.artifacts import Pretrained
-from mtlsearch.evaluation import EvaluationConfig, evaluate_combination
+from mtlsearch.finetune.base_model import Pretrained
+from mtlsearch.evaluation.recipe import EvaluationConfig, evaluate_combination
 
 
 def evaluation_config(formatting: dict, finetune: dict, scoring: dict, evaluate: dict) -> EvaluationConfig:

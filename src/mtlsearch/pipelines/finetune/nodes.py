@@ -1,12 +1,12 @@
-"""Nodes of the finetune pipeline: thin wrappers around :mod:`mtlsearch.artifacts` and
-:mod:`mtlsearch.evaluation`."""
+"""Nodes of the finetune pipeline: thin wrappers around :mod:`mtlsearch.finetune.base_model` and
+:mod:`mtlsearch.evaluation.recipe`."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from mtlsearch.artifacts import Pretrained, prepare_base_model, prepare_tokenizer
-from mtlsearch.evaluation import finetune_stage
+from mtlsearch.finetune.base_model import Pretrained, prepare_base_model, prepare_tokenizer
+from mtlsearch.evaluation.recipe import finetune_stage
 
 
 def build_tokenizer(examples: pd.DataFrame, previous: Pretrained | None, model: dict) -> Pretrained:

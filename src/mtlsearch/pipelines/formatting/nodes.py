@@ -1,10 +1,10 @@
-"""Nodes of the formatting pipeline: thin wrappers around :mod:`mtlsearch.formatting`."""
+"""Nodes of the formatting pipeline: thin wrappers around :mod:`mtlsearch.formatting.mixtures`."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from mtlsearch.formatting import evaluation_subset, format_examples, parse_combination, training_mixture
+from mtlsearch.formatting.mixtures import evaluation_subset, format_examples, parse_combination, training_mixture
 
 
 def build_training_mixture(examples: pd.DataFrame, formatting: dict, evaluate: dict) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Nodes of the ingestion pipeline: thin wrappers around :mod:`mtlsearch.ingest`."""
+"""Nodes of the ingestion pipeline: thin wrappers around :mod:`mtlsearch.ingestion.examples`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mtlsearch.ingest import build_examples, dataset_cards
+from mtlsearch.ingestion.examples import build_examples, dataset_cards
 
 
 def read_raw_datasets(raw_root: Path, params: dict) -> pd.DataFrame:

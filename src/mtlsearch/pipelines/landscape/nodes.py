@@ -1,4 +1,4 @@
-"""Nodes of the landscape pipeline: thin wrappers around :mod:`mtlsearch.study`."""
+"""Nodes of the landscape pipeline: thin wrappers around :mod:`mtlsearch.landscape.recorded`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mtlsearch.artifacts import Pretrained
-from mtlsearch.searching import build_evaluator
-from mtlsearch.study import LandscapeSettings, measure_noise, record_landscape, summarize, summary_markdown
+from mtlsearch.finetune.base_model import Pretrained
+from mtlsearch.search.run import build_evaluator
+from mtlsearch.landscape.recorded import LandscapeSettings, measure_noise, record_landscape, summarize, summary_markdown
 
 
 def prepare_evaluator(

@@ -1,4 +1,4 @@
-"""Nodes of the report pipeline: thin wrappers around :mod:`mtlsearch.reporting`.
+"""Nodes of the report pipeline: thin wrappers around :mod:`mtlsearch.reporting.report`.
 
 Each figure is also attached to the search's MLflow run, so that the run page holds the same
 report as data/08_reporting.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
-from mtlsearch import reporting
+from mtlsearch.reporting import report as reporting
 
 
 def read_ledger_scores(best_combination: dict) -> pd.DataFrame:

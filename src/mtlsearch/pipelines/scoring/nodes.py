@@ -1,4 +1,4 @@
-"""Nodes of the scoring pipeline: a thin wrapper around :func:`mtlsearch.evaluation.scoring_stage`."""
+"""Nodes of the scoring pipeline: a thin wrapper around :func:`mtlsearch.evaluation.recipe.scoring_stage`."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from mtlsearch.artifacts import Pretrained
-from mtlsearch.evaluation import scoring_stage
-from mtlsearch.training import load_adapter
+from mtlsearch.finetune.base_model import Pretrained
+from mtlsearch.evaluation.recipe import scoring_stage
+from mtlsearch.finetune.training import load_adapter
 
 
 def score_adapter(

@@ -1,4 +1,4 @@
-"""Nodes of the search pipeline: thin wrappers around :mod:`mtlsearch.searching`."""
+"""Nodes of the search pipeline: thin wrappers around :mod:`mtlsearch.search.run`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from mtlsearch.artifacts import Pretrained
-from mtlsearch.searching import SearchSettings, build_evaluator
+from mtlsearch.finetune.base_model import Pretrained
+from mtlsearch.search.run import SearchSettings, build_evaluator
 
 
 def prepare_evaluator(
@@ -35,6 +35,6 @@ def prepare_evaluator(
 
 def run_search(evaluator, search: dict) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """Search, recording every evaluation in MLflow; the history, the best, the predictions."""
-    from mtlsearch.searching import run_tracked_search
+    from mtlsearch.search.run import run_tracked_search
 
     return run_tracked_search(evaluator, SearchSettings.from_params(search))

@@ -1,0 +1,1 @@
+"""Formatting: instruction prompts, the training mixture of a combination and its evaluation sets."""

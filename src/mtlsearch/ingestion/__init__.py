@@ -1,0 +1,1 @@
+"""Ingestion: raw datasets in their native formats -> the canonical ``examples`` table (readers, splits, dataset cards)."""

@@ -1,0 +1,1 @@
+"""Reporting: the figures and summary of a finished search."""

@@ -1,0 +1,1 @@
+"""Scoring: batched generation, response parsing and precision / recall / F1."""

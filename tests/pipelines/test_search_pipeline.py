@@ -1,0 +1,182 @@
+"""The search pipeline in real Kedro sessions with the table evaluator and a real MLflow store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import mlflow
+import pandas as pd
+import pytest
+
+from mtlsearch.errors import ConfigError
+from mtlsearch.landscape.synthetic import generate_landscape, write_table
+from mtlsearch.strategies import STRATEGIES
+
+
+def finished_runs(tracking_uri: str) -> pd.DataFrame:
+    client = mlflow.MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("mtlsearch")
+    if experiment is None:
+        return pd.DataFrame(columns=["datasets", "status", "run_id"])
+    runs = client.search_runs([experiment.experiment_id], "tags.`mtlsearch.kind` = 'evaluation'", max_results=10000)
+    return pd.DataFrame(
+        [
+            {"datasets": r.data.tags["mtlsearch.datasets"], "status": r.data.tags.get("mtlsearch.status"),
+             "run_id": r.info.run_id, "parent": r.data.tags.get("mlflow.parentRunId")}
+            for r in runs
+        ],
+        columns=["datasets", "status", "run_id", "parent"],
+    )
+
+
+@pytest.fixture
+def table(project):
+    path = project / "landscape.csv"
+    write_table(generate_landscape("pairwise", 4, seed=3, target="t"), path)
+    return path
+
+
+def table_params(table, **extra):
+    params = {"search.evaluator": "table", "search.table_path": str(table), "search.target": "t", "search.seed": 1}
+    params.update({f"search.{k}": v for k, v in extra.items()})
+    return params
+
+
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_every_strategy_runs_through_the_pipeline(strategy, project, run_pipeline, load, table):
+    run_pipeline("search", table_params(table, strategy=strategy, budget=6, patience=None))
+    history = load("search_history")
+    best = load("best_combination")
+    assert 1 <= len(history) <= 6
+    assert history["datasets"].is_unique
+    assert not history["reused"].any()
+    assert list(history["order"]) == list(range(len(history)))
+    landscape = pd.read_csv(table)
+    truth = dict(zip(landscape["datasets"], landscape["score"]))
+    for datasets, score in zip(history["datasets"], history["score"]):
+        assert "t" in datasets.split("+")
+        assert score == pytest.approx(truth["+".join(sorted(datasets.split("+")))])
+    assert best["target"] == "t"
+    assert best["score"] == pytest.approx(history["score"].max())
+    assert best["datasets"] == history.loc[history["score"].idxmax(), "datasets"]
+    assert best["combinations"] == 16
+    predictions = load("surrogate_predictions")
+    assert set(predictions.columns) >= {"datasets", "predicted"}
+
+
+def test_evaluations_are_child_runs_of_the_search_run(project, run_pipeline, load, table):
+    run_pipeline("search", table_params(table, budget=5))
+    runs = finished_runs(os.environ["MLFLOW_TRACKING_URI"])
+    best = load("best_combination")
+    assert len(runs) == 5 and set(runs["status"]) == {"finished"}
+    assert set(runs["parent"]) == {best["search_run_id"]}
+    client = mlflow.MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+    parent = client.get_run(best["search_run_id"])
+    assert parent.data.metrics["best_score"] == pytest.approx(best["score"])
+    assert parent.data.tags["mtlsearch.target"] == "t"
+
+
+def test_rerun_reuses_finished_evaluations_and_does_not_count_them(project, run_pipeline, load, table):
+    run_pipeline("search", table_params(table, budget=4, patience=None))
+    first = load("search_history")
+    run_pipeline("search", table_params(table, budget=3, patience=None))
+    second = load("search_history")
+    assert second["reused"].sum() == 4 and (~second["reused"]).sum() == 3
+    assert set(first["datasets"]) == set(second.loc[second["reused"], "datasets"])
+    assert second["datasets"].is_unique
+    runs = finished_runs(os.environ["MLFLOW_TRACKING_URI"])
+    assert len(runs) == 7 and runs["datasets"].is_unique
+
+
+def test_kill_9_mid_search_then_rerun_loses_and_repeats_nothing(project, table):
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"}
+    params = "search.evaluator=table,search.table_path={},search.target=t,search.budget=12,search.patience=null,search.table_delay_s=0.5".format(table)
+    command = [sys.executable, "-m", "kedro", "run", "--pipeline", "search", "--params", params]
+    uri = os.environ["MLFLOW_TRACKING_URI"]
+    finished_runs(uri)  # create the store first: two processes migrating one new sqlite file race
+    log = open(project / "first_run.log", "w")
+    process = subprocess.Popen(command, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    deadline = time.monotonic() + 300
+    try:
+        while True:
+            runs = finished_runs(uri)
+            if (runs["status"] == "finished").sum() >= 3:
+                break
+            assert process.poll() is None, "the search ended before it could be interrupted: " + (project / "first_run.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "no evaluation finished in time"
+            time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    before = finished_runs(uri)
+    done_before = set(before.loc[before["status"] == "finished", "datasets"])
+    assert 3 <= len(done_before) < 12
+
+    rerun = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    after = finished_runs(uri)
+    finished = after[after["status"] == "finished"]
+    # every evaluation finished before the kill is still there and none was made twice
+    assert done_before <= set(finished["datasets"])
+    assert finished["datasets"].is_unique
+    assert f"reusing {len(done_before)} finished evaluation(s)" in rerun.stdout + rerun.stderr
+    assert len(finished) == len(done_before) + 12
+
+
+def multi_target_table(path, ids=("a", "b", "c", "d")):
+    """Every non-empty combination of ``ids`` with a score for each member (score_<id>)."""
+    from itertools import combinations
+
+    rows = []
+    for size in range(1, len(ids) + 1):
+        for members in combinations(ids, size):
+            row = {"datasets": "+".join(members)}
+            for m in ids:
+                row[f"score_{m}"] = round(0.5 + 0.03 * ids.index(m) + 0.01 * size - 0.002 * len(row), 6) if m in members else None
+            rows.append(row)
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return pd.DataFrame(rows)
+
+
+def test_cross_target_reuse(project, run_pipeline, load):
+    table = multi_target_table(project / "multi.csv")
+    common = {"search.evaluator": "table", "search.table_path": str(project / "multi.csv"),
+              "search.strategy": "exhaustive", "search.budget": 20, "search.patience": None}
+    run_pipeline("search", {**common, "search.target": "a"})
+    first = load("search_history")
+    assert len(first) == 8 and not first["reused"].any()
+    run_pipeline("search", {**common, "search.target": "b"})
+    second = load("search_history")
+    with_a = second["datasets"].str.split("+").map(lambda m: "a" in m)
+    # the 4 combinations with a and b were evaluated for a: reused, not counted against the budget
+    assert list(second.loc[second["reused"], "datasets"].sort_values()) == sorted(
+        d for d in first["datasets"] if "b" in d.split("+")
+    )
+    assert second.loc[with_a, "reused"].all() and not second.loc[~with_a, "reused"].any()
+    assert len(second) == 8
+    truth = dict(zip(table["datasets"], table["score_b"]))
+    for datasets, score in zip(second["datasets"], second["score"]):
+        assert score == pytest.approx(truth[datasets])
+    assert load("best_combination")["evaluations_reused"] == 4
+    runs = finished_runs(os.environ["MLFLOW_TRACKING_URI"])
+    assert len(runs) == 12 and runs["datasets"].is_unique
+
+
+def test_unknown_target_is_a_clear_error(project, run_pipeline, table):
+    # a table has no row for that target: the error names the file, the line and the target
+    with pytest.raises(ValueError, match=r"landscape\.csv, line 2: expected the target 'zz'"):
+        run_pipeline("search", {**table_params(table), "search.target": "zz"})
+    # a dataset the finetune evaluator does not know
+    with pytest.raises(ConfigError, match="search.candidates"):
+        from mtlsearch.search.run import SearchSettings, search
+
+        class Known:
+            ids = ("a", "b")
+            fingerprint = "x"
+
+        search(SearchSettings(target="a", candidates=["zz"]), Known(), ledger=None)
