@@ -43,7 +43,10 @@ class PretrainedDataset(AbstractDataset["Pretrained", "Pretrained | None"]):
     built it in ``mtlsearch.json``.
 
     A model named by Hugging Face id or path (``info["name_or_path"]``) is not copied: the folder
-    holds only the reference and loading calls ``from_pretrained`` on it. With ``missing_ok``,
+    holds only the reference. Either kind is loaded by
+    :func:`~mtlsearch.finetune.base_model.load_pretrained`, the one loader, with the settings the
+    info recorded (dtype, 4-bit quantization, the tokenizer's length and pad id), so a model
+    loaded from the catalog equals the one first built. With ``missing_ok``,
     loading an absent folder gives ``None``: the nodes that build these artifacts take the
     previous one this way and rebuild only when the fingerprint differs.
     """

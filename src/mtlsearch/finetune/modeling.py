@@ -1,14 +1,15 @@
 """Tokenizer and base model: a byte-level BPE tokenizer, a causal LM, and brief LM pretraining.
 
 Two kinds of base model are supported. A named checkpoint (``model_cfg["name_or_path"]``) is
-loaded with ``AutoModelForCausalLM``. Without one, a small Llama is built from
-``model_cfg["config"]`` with random weights; LoRA on random weights has nothing to adapt, so
-such a base is first pretrained briefly (:func:`pretrain`) on the pooled training text.
+loaded by :func:`load_model`, the one loader of every pretrained model (dtype, 4-bit
+quantization, tokenizer fixes), also when a base model is reloaded from its saved folder.
+Without one, a small Llama is built from ``model_cfg["config"]`` with random weights; LoRA on
+random weights has nothing to adapt, so such a base is first pretrained briefly
+(:func:`pretrain`) on the pooled training text.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -18,7 +19,8 @@ import transformers
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from torch.utils.data import DataLoader, Dataset
 
-from mtlsearch.finetune.training import CausalLMModule, fit
+from mtlsearch.errors import ConfigError
+from mtlsearch.finetune.training import CausalLMModule, bitsandbytes_support, fit
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +58,20 @@ def train_tokenizer(
 def build_model(model_cfg: Mapping, tokenizer) -> transformers.PreTrainedModel:
     """The base causal LM that ``model_cfg`` describes.
 
-    ``name_or_path``: a checkpoint (local folder; nothing is downloaded by this module itself),
-    loaded with optional ``torch_dtype`` and, when ``load_in_4bit`` is true and CUDA and
-    bitsandbytes are both present, 4-bit NF4 quantization for QLoRA. Otherwise ``config``: the
-    keyword arguments of a ``LlamaConfig`` (hidden_size, num_hidden_layers, ...), with the
-    vocabulary and special token ids taken from ``tokenizer`` and the weights drawn with
-    ``seed``.
+    ``name_or_path``: a checkpoint (local folder or Hugging Face id; nothing is downloaded by
+    this module itself), loaded by :func:`load_model` with the settings of ``model_cfg``.
+    Otherwise ``config``: the keyword arguments of a ``LlamaConfig`` (hidden_size,
+    num_hidden_layers, ...), with the vocabulary and special token ids taken from ``tokenizer``
+    and the weights drawn with ``seed``; such a model is built in full precision, because it is
+    pretrained next, and gets ``torch_dtype`` / ``load_in_4bit`` when it is reloaded from its
+    saved folder (:func:`mtlsearch.finetune.base_model.load_pretrained`).
     """
+    # checked before anything is built, so that a from-config base does not pretrain for
+    # minutes only to fail when the saved folder is reloaded with the same settings
+    check_quantization(model_cfg)
     name = model_cfg.get("name_or_path")
     if name:
-        return _load_pretrained(name, model_cfg, tokenizer)
+        return load_model(name, model_cfg, tokenizer)
     if "config" not in model_cfg:
         raise ValueError("model_cfg needs either 'name_or_path' or 'config' (LlamaConfig keyword arguments)")
     config = transformers.LlamaConfig(
@@ -81,31 +87,93 @@ def build_model(model_cfg: Mapping, tokenizer) -> transformers.PreTrainedModel:
     return model
 
 
-def _load_pretrained(name: str, model_cfg: Mapping, tokenizer) -> transformers.PreTrainedModel:
+# The settings of ``model`` that :func:`load_model` reads; a base model's ``info`` records them so
+# that every reload of it (by the catalog, before each fine-tune) is loaded the same way.
+LOADER_SETTINGS = ("torch_dtype", "load_in_4bit", "device_map")
+
+
+def check_quantization(model_cfg: Mapping) -> None:
+    """ConfigError when ``load_in_4bit`` is asked for on a machine that cannot do it.
+
+    A silent fall-back to full precision would fine-tune a different model than the one
+    configured (and need about four times the memory), so it is an error naming the setting.
+    """
+    if not model_cfg.get("load_in_4bit"):
+        return
+    found = bitsandbytes_support()
+    if not all(found.values()):
+        raise ConfigError(
+            f"model.load_in_4bit: true needs CUDA and bitsandbytes (found: cuda={found['cuda']}, "
+            f"bitsandbytes={found['bitsandbytes']}); set model.load_in_4bit=false to fine-tune in full precision"
+        )
+
+
+def _dtype(value, setting: str):
+    if value is None or value == "auto":
+        return value
+    if isinstance(value, torch.dtype):
+        return value
+    dtype = getattr(torch, str(value), None)
+    if not isinstance(dtype, torch.dtype):
+        raise ConfigError(f"{setting}: expected 'auto' or a torch dtype name such as bfloat16, got {value!r}")
+    return dtype
+
+
+def load_tokenizer(name_or_path: str):
+    """The tokenizer of a checkpoint; one without a pad token pads with its eos token.
+
+    Padded positions are masked out everywhere, so reusing eos as pad changes no result and,
+    unlike adding a token, leaves the checkpoint's embeddings as they are.
+    """
+    tokenizer = transformers.AutoTokenizer.from_pretrained(name_or_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(name_or_path: str, model_cfg: Mapping, tokenizer) -> transformers.PreTrainedModel:
+    """A causal LM checkpoint (folder or Hugging Face id), loaded as ``model_cfg`` says.
+
+    ``model_cfg`` keys, each optional: ``torch_dtype`` (a torch dtype name or "auto"),
+    ``load_in_4bit`` (QLoRA: NF4 weights with double quantization, computing in bfloat16, or in
+    float16 when that is the ``torch_dtype``; needs CUDA and bitsandbytes, else
+    :class:`~mtlsearch.errors.ConfigError`), ``device_map`` (as ``from_pretrained`` takes it;
+    a quantized model defaults to ``{"": 0}``, the first GPU).
+
+    ``tokenizer`` is the one the model will be used with (only ``len(tokenizer)`` and its
+    ``pad_token_id`` are read), or None: a tokenizer that grew (an added pad token) gets
+    embedding rows of its own, and the model's ``pad_token_id`` is set from it when missing.
+    A quantized model is prepared for k-bit training (``peft.prepare_model_for_kbit_training``).
+    """
+    check_quantization(model_cfg)
     kwargs: dict = {}
-    dtype = model_cfg.get("torch_dtype")
+    dtype = _dtype(model_cfg.get("torch_dtype"), "model.torch_dtype")
     if dtype is not None:
-        kwargs["dtype"] = dtype if dtype == "auto" else getattr(torch, str(dtype))
-    quantized = False
-    if model_cfg.get("load_in_4bit"):
-        if torch.cuda.is_available() and importlib.util.find_spec("bitsandbytes") is not None:
-            compute_dtype = kwargs.get("dtype") if isinstance(kwargs.get("dtype"), torch.dtype) else torch.bfloat16
-            kwargs["quantization_config"] = transformers.BitsAndBytesConfig(
-                load_in_4bit=True,
-                bnb_4bit_quant_type="nf4",
-                bnb_4bit_use_double_quant=True,
-                bnb_4bit_compute_dtype=compute_dtype,
-            )
-            kwargs["device_map"] = {"": 0}
-            quantized = True
-        else:
-            log.warning("load_in_4bit asked for, but CUDA or bitsandbytes is missing: loading unquantized")
-    model = transformers.AutoModelForCausalLM.from_pretrained(name, **kwargs)
-    if len(tokenizer) > model.get_input_embeddings().num_embeddings:
-        # a pad token added to the checkpoint's tokenizer needs a row of its own
-        model.resize_token_embeddings(len(tokenizer))
-    if model.config.pad_token_id is None and tokenizer.pad_token_id is not None:
-        model.config.pad_token_id = tokenizer.pad_token_id
+        kwargs["dtype"] = dtype
+    quantized = bool(model_cfg.get("load_in_4bit"))
+    if quantized:
+        # float16 compute only where it was asked for (GPUs without bfloat16); the compute
+        # dtype follows a fingerprinted setting, so changing it rebuilds the base model
+        compute_dtype = torch.float16 if dtype == torch.float16 else torch.bfloat16
+        kwargs["quantization_config"] = transformers.BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=compute_dtype,
+        )
+    device_map = model_cfg.get("device_map")
+    if device_map is None and quantized:
+        # bitsandbytes quantizes the weights as they are placed on the GPU
+        device_map = {"": 0}
+    if device_map is not None:
+        kwargs["device_map"] = dict(device_map) if isinstance(device_map, Mapping) else device_map
+    model = transformers.AutoModelForCausalLM.from_pretrained(name_or_path, **kwargs)
+    if tokenizer is not None:
+        if len(tokenizer) > model.get_input_embeddings().num_embeddings:
+            # a pad token added to the checkpoint's tokenizer needs a row of its own
+            model.resize_token_embeddings(len(tokenizer))
+        if model.config.pad_token_id is None and tokenizer.pad_token_id is not None:
+            model.config.pad_token_id = tokenizer.pad_token_id
     if quantized:
         import peft
 

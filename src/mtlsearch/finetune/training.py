@@ -41,6 +41,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from mtlsearch.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100
@@ -60,6 +62,34 @@ PLAIN_HEAD_MODELS = (
 
 
 SCHEDULES = ("cosine", "linear", "constant")
+
+# "paged_adamw_8bit" is QLoRA's optimizer: 8-bit moments, paged to CPU memory on a GPU memory peak
+OPTIMIZERS = ("adamw", "paged_adamw_8bit")
+
+
+def bitsandbytes_support() -> dict[str, bool]:
+    """Whether this machine has what 4-bit weights and the paged 8-bit optimizer need."""
+    import importlib.util
+
+    return {"cuda": torch.cuda.is_available(), "bitsandbytes": importlib.util.find_spec("bitsandbytes") is not None}
+
+
+def optimizer_class(name: str, setting: str = "finetune.optimizer"):
+    """The optimizer class ``name`` stands for; ConfigError naming ``setting`` when this machine
+    cannot run it (no silent fall-back: the optimizer changes what the training does)."""
+    if name == "adamw":
+        return torch.optim.AdamW
+    if name == "paged_adamw_8bit":
+        found = bitsandbytes_support()
+        if not all(found.values()):
+            raise ConfigError(
+                f"{setting}: paged_adamw_8bit needs CUDA and bitsandbytes (found: cuda={found['cuda']}, "
+                f"bitsandbytes={found['bitsandbytes']}); set {setting}=adamw to use torch's AdamW"
+            )
+        import bitsandbytes.optim
+
+        return bitsandbytes.optim.PagedAdamW8bit
+    raise ConfigError(f"{setting}: expected one of {list(OPTIMIZERS)}, got {name!r}")
 
 
 class TrainingDivergedError(RuntimeError):
@@ -305,9 +335,12 @@ class CausalLMModule(L.LightningModule):
         weight_decay: float = 0.0,
         schedule: str = "cosine",
         min_lr_ratio: float = 0.1,
+        optimizer: str = "adamw",
     ):
         super().__init__()
         self.model = model
+        # resolved now, so that an optimizer this machine lacks fails before any training
+        self.optimizer_class = optimizer_class(optimizer)
         self.lr = lr
         self.max_steps = max_steps
         self.warmup_steps = warmup_steps
@@ -379,7 +412,7 @@ class CausalLMModule(L.LightningModule):
         groups = [{"params": decay, "weight_decay": self.weight_decay}]
         if no_decay:
             groups.append({"params": no_decay, "weight_decay": 0.0})
-        optimizer = torch.optim.AdamW(groups, lr=self.lr)
+        optimizer = self.optimizer_class(groups, lr=self.lr)
 
         def factor(step: int) -> float:
             return lr_factor(
@@ -466,7 +499,10 @@ def finetune_lora(model, tokenizer, examples: Sequence[Mapping[str, str]], cfg: 
       ``max_length`` (256 tokens; longer examples are dropped), ``seed`` (0)
     - ``precision``: "auto" (bf16-mixed on CUDA, 32-true on CPU) or any Lightning precision
     - ``bucketing`` (True), ``warmup_steps`` (max_steps // 10), ``schedule`` ("cosine";
-      "linear", "constant"), ``weight_decay`` (0.0), ``grad_clip`` (1.0), ``progress_bar`` (True)
+      "linear", "constant"), ``weight_decay`` (0.0), ``grad_clip`` (1.0: the largest gradient
+      norm, Lightning's ``gradient_clip_val``; null for none), ``progress_bar`` (True)
+    - ``optimizer``: "adamw" (default, ``torch.optim.AdamW``) or "paged_adamw_8bit"
+      (``bitsandbytes.optim.PagedAdamW8bit``; needs CUDA and bitsandbytes, else ConfigError)
     - ``method``: "lora" (default) or "full" (all weights trained; ``model`` itself is returned)
 
     Stats: train_loss, first_loss, tokens_per_s (non-padding tokens per second of the training
@@ -475,6 +511,9 @@ def finetune_lora(model, tokenizer, examples: Sequence[Mapping[str, str]], cfg: 
     """
     cfg = dict(cfg or {})
     method = cfg.get("method", "lora")
+    optimizer = str(cfg.get("optimizer", "adamw"))
+    # before the adapter is injected: a wrong setting must leave the caller's model untouched
+    optimizer_class(optimizer)
     max_steps = int(cfg.get("max_steps", 100))
     seed = int(cfg.get("seed", 0))
     L.seed_everything(seed, verbose=False)
@@ -511,6 +550,7 @@ def finetune_lora(model, tokenizer, examples: Sequence[Mapping[str, str]], cfg: 
         warmup_steps=int(cfg.get("warmup_steps", max(1, max_steps // 10))),
         weight_decay=float(cfg.get("weight_decay", 0.0)),
         schedule=str(cfg.get("schedule", "cosine")),
+        optimizer=optimizer,
     )
     stats = fit(module, data, cfg, accumulate_grad_batches=int(cfg.get("grad_accum", 1)))
     stats["dropped_examples"] = data.dropped
