@@ -75,7 +75,7 @@ def searched(project, run_pipeline, load):
     """A surrogate search over a synthetic landscape, with the table evaluator."""
     table = write_table(generate_landscape("pairwise", 4, seed=3, target="t"), project / "landscape.csv")
     run_pipeline("search", {"search.evaluator": "table", "search.table_path": str(table), "search.target": "t",
-                            "search.budget": BUDGET, "search.patience": None, "search.seed": 1})
+                            "search.budget": BUDGET, "search.patience": None, "search.stopping": "patience", "search.seed": 1})
     return load("best_combination"), load("search_history")
 
 

@@ -17,7 +17,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 def test_notebook_draws_the_search_from_the_catalog_and_mlflow(project, run_pipeline, load, monkeypatch, tmp_path):
     table = write_table(generate_landscape("pairwise", 4, seed=3, target="t"), project / "landscape.csv")
     run_pipeline("search", {"search.evaluator": "table", "search.table_path": str(table), "search.target": "t",
-                            "search.budget": 6, "search.patience": None, "search.seed": 1})
+                            "search.budget": 6, "search.patience": None, "search.stopping": "patience", "search.seed": 1})
     best = load("best_combination")
     monkeypatch.setenv("MTLSEARCH_PROJECT", str(project))
 

@@ -1,4 +1,4 @@
-"""Project settings: the config loader and the resolvers the configuration uses."""
+"""Project settings: the hooks, the config loader and the resolvers the configuration uses."""
 
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
@@ -14,3 +14,11 @@ CONFIG_LOADER_ARGS = {
     # dataset under ingestion.datasets without restating the built-in ones.
     "merge_strategy": {"parameters": "soft"},
 }
+
+from mtlsearch.composition import EvaluatorChoice  # noqa: E402
+from mtlsearch.hooks import ParameterCheck  # noqa: E402
+from mtlsearch.tracking import EvaluationRunHook  # noqa: E402
+
+# ParameterCheck checks every parameter when the context is created, so that a bad key stops a
+# run before any node (kedro-mlflow registers its own hooks through its entry point).
+HOOKS = (ParameterCheck(), EvaluatorChoice(), EvaluationRunHook())

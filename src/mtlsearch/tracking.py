@@ -1,4 +1,4 @@
-"""MLflow as the ledger of evaluations: the one source of truth for what has been evaluated.
+"""MLflow, owned here: tag names, the runs of evaluations and searches, and the ledger.
 
 Every evaluation is an MLflow run tagged with its combination (``mtlsearch.datasets``) and the
 fingerprint of everything else its scores depend on (``mtlsearch.fingerprint``); it is tagged
@@ -6,26 +6,219 @@ fingerprint of everything else its scores depend on (``mtlsearch.fingerprint``);
 runs of its fingerprint at start, so a rerun after an interruption (even ``kill -9``) reuses
 every finished evaluation, and a run left RUNNING or FAILED is evaluated again. The store is
 whatever MLflow is configured with (``MLFLOW_TRACKING_URI``; a local sqlite file by default).
+
+No other module of the package calls MLflow: the search loop, the strategies and the recipe's
+stages know nothing of it.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+import pandas as pd
+
+from mtlsearch.combinations import SEPARATOR, combination_name
 from mtlsearch.search.loop import Evaluation
 
 log = logging.getLogger(__name__)
 
-STATUS = "mtlsearch.status"
+EXPERIMENT = "mtlsearch"
+
+KIND = "mtlsearch.kind"  # evaluation | search | noise
+STATUS = "mtlsearch.status"  # finished | failed
 FINGERPRINT = "mtlsearch.fingerprint"
 DATASETS = "mtlsearch.datasets"
+SIZE = "mtlsearch.size"
+TARGET = "mtlsearch.target"
+EVALUATOR = "mtlsearch.evaluator"
+STRATEGY = "mtlsearch.strategy"
+ITERATION = "mtlsearch.iteration"
+PREDICTED = "mtlsearch.predicted"
+SEARCH_RUN = "mtlsearch.search_run"
+BEST = "mtlsearch.best"
+BEST_RUN = "mtlsearch.best_run"
+CANDIDATES = "mtlsearch.candidates"
+METRIC = "mtlsearch.metric"
+STOP_REASON = "mtlsearch.stop_reason"
+SELECTION_SPLIT = "mtlsearch.selection_split"
+FAILURE_REASON = "failure_reason"
+MEMBER_PREFIX = "member."
+PARENT_RUN = "mlflow.parentRunId"
+NOTE = "mlflow.note.content"
+RUN_NAME = "mlflow.runName"
+
+# The test split's scores sit beside the selection split's: ``<member>.test.<metric>``.
+TEST_INFIX = "test"
+
+TRAINING_METRICS = ("train_loss", "first_loss", "tokens_per_s", "wall_s", "steps", "trained_tokens",
+                    "padding_fraction", "generated_tokens", "generated_tokens_per_s", "scoring_wall_s")
 
 
-def member_metrics(scores: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
-    """``{member: {metric: value}}`` as flat MLflow metrics ``member.metric``."""
-    return {f"{member}.{name}": float(value) for member, values in scores.items() for name, value in values.items()}
+def client():
+    import mlflow
+
+    return mlflow.MlflowClient()
+
+
+def experiment_id() -> str:
+    """The experiment of the active run, else the project's experiment (created if missing)."""
+    import mlflow
+
+    run = mlflow.active_run()
+    if run is not None:
+        return run.info.experiment_id
+    experiment = mlflow.get_experiment_by_name(EXPERIMENT) or mlflow.get_experiment(
+        mlflow.create_experiment(EXPERIMENT)
+    )
+    return experiment.experiment_id
+
+
+def run_tags(datasets: Sequence[str], fingerprint: str, target: str | None = None) -> dict[str, str]:
+    tags = {
+        KIND: "evaluation",
+        FINGERPRINT: fingerprint,
+        DATASETS: combination_name(datasets),
+        SIZE: str(len(datasets)),
+    }
+    tags.update({f"{MEMBER_PREFIX}{d}": "1" for d in datasets})
+    if target:
+        tags[TARGET] = target
+    return tags
+
+
+def member_metrics(
+    metrics: Mapping[str, Mapping[str, Mapping[str, float]]], selection_split: str
+) -> dict[str, float]:
+    """``{split: {member: {metric: value}}}`` as flat MLflow metrics: ``member.metric`` for the
+    split the search selects on (what the ledger reads), ``member.test.metric`` for the test split."""
+    flat: dict[str, float] = {}
+    for member, values in (metrics.get(selection_split) or {}).items():
+        flat.update({f"{member}.{name}": float(v) for name, v in values.items()})
+    for member, values in (metrics.get("test") or {}).items():
+        flat.update({f"{member}.{TEST_INFIX}.{name}": float(v) for name, v in values.items()})
+    return flat
+
+
+def start_evaluation(
+    datasets: Sequence[str],
+    fingerprint: str,
+    params: Mapping[str, object],
+    *,
+    target: str | None = None,
+    parent_run_id: str | None = None,
+    experiment: str | None = None,
+    extra_tags: Mapping[str, str] | None = None,
+) -> str:
+    """Open the RUNNING run of one evaluation; returns its id.
+
+    It nests under ``parent_run_id`` when given (a search's run, also from a Ray worker), else
+    under the active run if there is one.
+    """
+    import mlflow
+
+    active = mlflow.active_run()
+    parent = parent_run_id or (active.info.run_id if active is not None else None)
+    tags = {**run_tags(datasets, fingerprint, target), **dict(extra_tags or {})}
+    if parent:
+        tags[PARENT_RUN] = parent
+    run = client().create_run(experiment or experiment_id(), run_name=combination_name(datasets), tags=tags)
+    _log_params(run.info.run_id, params)
+    return run.info.run_id
+
+
+def _log_params(run_id: str, params: Mapping[str, object]) -> None:
+    from mlflow.entities import Param
+
+    items = [Param(k, str(v)[:500]) for k, v in params.items()]
+    for start in range(0, len(items), 100):  # MLflow takes at most 100 params a batch
+        client().log_batch(run_id, params=items[start : start + 100])
+
+
+def _log_metrics(run_id: str, metrics: Mapping[str, float]) -> None:
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    items = [Metric(k, float(v), now, 0) for k, v in metrics.items() if isinstance(v, (int, float))]
+    for start in range(0, len(items), 1000):
+        client().log_batch(run_id, metrics=items[start : start + 1000])
+
+
+def finish_evaluation(
+    run_id: str,
+    metrics: Mapping[str, Mapping[str, Mapping[str, float]]],
+    selection_split: str,
+    training: Mapping[str, object] | None = None,
+    predictions: pd.DataFrame | None = None,
+    adapter=None,
+    wall_s: float | None = None,
+) -> None:
+    """Log an evaluation's scores and artifacts, then mark it finished (the last write, so a run
+    interrupted before it never counts)."""
+    values = member_metrics(metrics, selection_split)
+    for name in TRAINING_METRICS:
+        value = (training or {}).get(name)
+        if isinstance(value, (int, float)):
+            values["train.wall_s" if name == "wall_s" else name] = float(value)
+    if wall_s is not None:
+        values["evaluation_wall_s"] = float(wall_s)
+    _log_metrics(run_id, values)
+    with tempfile.TemporaryDirectory() as tmp:
+        if predictions is not None:
+            path = Path(tmp) / "predictions.parquet"
+            predictions.to_parquet(path)
+            client().log_artifact(run_id, str(path))
+        if isinstance(adapter, (str, Path)):
+            client().log_artifacts(run_id, str(adapter), artifact_path="adapter")
+        elif adapter is not None and hasattr(adapter, "peft_config"):
+            adapter_dir = Path(tmp) / "adapter"
+            adapter.save_pretrained(adapter_dir)
+            client().log_artifacts(run_id, str(adapter_dir), artifact_path="adapter")
+    client().set_tag(run_id, SELECTION_SPLIT, selection_split)
+    client().set_tag(run_id, STATUS, "finished")
+    client().set_terminated(run_id, "FINISHED")
+
+
+def fail_evaluation(run_id: str, reason: str) -> None:
+    """Mark an evaluation's run FAILED with its reason (shown in the UI as a tag)."""
+    client().set_tag(run_id, STATUS, "failed")
+    client().set_tag(run_id, FAILURE_REASON, reason[:5000])
+    client().set_terminated(run_id, "FAILED")
+
+
+def log_table_evaluation(
+    datasets: tuple[str, ...],
+    scores: Mapping[str, float],
+    metric: str,
+    fingerprint: str,
+    params: Mapping[str, str],
+    experiment: str,
+    parent_run_id: str | None,
+    target: str | None = None,
+) -> str:
+    """One finished run for a table look-up, tagged like a real evaluation.
+
+    A table has one score per member: it stands for the selection split and the test split alike.
+    """
+    run_id = start_evaluation(
+        datasets, fingerprint, {**params, "combination": combination_name(datasets)},
+        target=target, parent_run_id=parent_run_id, experiment=experiment, extra_tags={EVALUATOR: "table"},
+    )
+    per_member = {m: {metric: s} for m, s in scores.items()}
+    finish_evaluation(run_id, {"table": per_member, "test": per_member}, "table")
+    return run_id
+
+
+def _scores(metrics: Mapping[str, float], datasets: Sequence[str], suffix: str) -> dict[str, float]:
+    return {
+        key[: -len(suffix)]: value
+        for key, value in metrics.items()
+        if key.endswith(suffix) and key[: -len(suffix)] in datasets
+    }
 
 
 class MlflowLedger:
@@ -35,100 +228,196 @@ class MlflowLedger:
     it: the iteration, the surrogate's prediction, and the search run that asked for it.
     """
 
-    def __init__(self, fingerprint: str, metric: str, experiment_id: str | None = None, search_run_id: str | None = None):
-        import mlflow
-
+    def __init__(self, fingerprint: str, metric: str, experiment: str | None = None, search_run_id: str | None = None):
         self.fingerprint = fingerprint
         self.metric = metric
-        self.client = mlflow.MlflowClient()
-        self.experiment_id = experiment_id or _current_experiment_id()
+        self.client = client()
+        self.experiment_id = experiment or experiment_id()
         self.search_run_id = search_run_id
 
-    def finished(self) -> list[Evaluation]:
-        runs = self.client.search_runs(
-            [self.experiment_id],
-            filter_string=f"tags.`{FINGERPRINT}` = '{self.fingerprint}' and tags.`{STATUS}` = 'finished'",
-            order_by=["attributes.start_time ASC"],
-            max_results=50000,
+    def _runs(self, datasets: str | None = None, newest_first: bool = False, limit: int = 50000):
+        query = f"tags.`{FINGERPRINT}` = '{self.fingerprint}' and tags.`{STATUS}` = 'finished'"
+        if datasets is not None:
+            query += f" and tags.`{DATASETS}` = '{datasets}'"
+        order = "DESC" if newest_first else "ASC"
+        return self.client.search_runs(
+            [self.experiment_id], filter_string=query, order_by=[f"attributes.start_time {order}"], max_results=limit
         )
+
+    def finished(self) -> list[Evaluation]:
         evaluations = []
-        suffix = f".{self.metric}"
-        for run in runs:
-            datasets = tuple(sorted(run.data.tags[DATASETS].split("+")))
-            scores = {
-                key[: -len(suffix)]: value
-                for key, value in run.data.metrics.items()
-                if key.endswith(suffix) and key[: -len(suffix)] in datasets
-            }
-            evaluations.append(Evaluation(datasets=datasets, scores=scores, run_id=run.info.run_id))
+        for run in self._runs():
+            datasets = tuple(sorted(run.data.tags[DATASETS].split(SEPARATOR)))
+            metrics = run.data.metrics
+            evaluations.append(
+                Evaluation(
+                    datasets=datasets,
+                    scores=_scores(metrics, datasets, f".{self.metric}"),
+                    test_scores=_scores(metrics, datasets, f".{TEST_INFIX}.{self.metric}"),
+                    run_id=run.info.run_id,
+                )
+            )
         return evaluations
 
     def record(self, evaluation: Evaluation) -> None:
         # The evaluator (possibly on another machine) made and finished the run; find it by its
         # combination and fingerprint, the newest if an interrupted attempt left an older one.
-        name = "+".join(sorted(evaluation.datasets))
-        runs = self.client.search_runs(
-            [self.experiment_id],
-            filter_string=(
-                f"tags.`{FINGERPRINT}` = '{self.fingerprint}' and tags.`{STATUS}` = 'finished' "
-                f"and tags.`{DATASETS}` = '{name}'"
-            ),
-            order_by=["attributes.start_time DESC"],
-            max_results=1,
-        )
+        name = combination_name(evaluation.datasets)
+        runs = self._runs(name, newest_first=True, limit=1)
         if not runs:
             raise RuntimeError(f"no finished MLflow run was made for the evaluation of {name}")
-        run_id = runs[0].info.run_id
-        evaluation.run_id = run_id
-        self.client.set_tag(run_id, "mtlsearch.iteration", str(evaluation.iteration))
+        run = runs[0]
+        evaluation.run_id = run.info.run_id
+        if not evaluation.test_scores:
+            evaluation.test_scores = _scores(run.data.metrics, evaluation.datasets, f".{TEST_INFIX}.{self.metric}")
+        self.client.set_tag(run.info.run_id, ITERATION, str(evaluation.iteration))
         if evaluation.predicted is not None:
-            self.client.set_tag(run_id, "mtlsearch.predicted", f"{evaluation.predicted:.6f}")
+            self.client.set_tag(run.info.run_id, PREDICTED, f"{evaluation.predicted:.6f}")
         if self.search_run_id:
-            self.client.set_tag(run_id, "mtlsearch.search_run", self.search_run_id)
+            self.client.set_tag(run.info.run_id, SEARCH_RUN, self.search_run_id)
 
 
-def _current_experiment_id() -> str:
+# --- the search's own run -------------------------------------------------------------------------
+
+
+class SearchRun:
+    """The parent run of a search: the active run (kedro-mlflow's run of the pipeline) when there
+    is one, else a new run that this object ends."""
+
+    def __init__(self, name: str, tags: Mapping[str, str], params: Mapping[str, object] | None = None):
+        self.name = name
+        self.tags = dict(tags)
+        self.params = dict(params or {})
+        self.owned = False
+        self.run_id = ""
+        self.experiment_id = ""
+
+    def __enter__(self) -> SearchRun:
+        import mlflow
+
+        self.owned = mlflow.active_run() is None
+        run = mlflow.start_run(run_name=self.name) if self.owned else mlflow.active_run()
+        self.run_id, self.experiment_id = run.info.run_id, run.info.experiment_id
+        mlflow.set_tags({KIND: "search", **self.tags})
+        if self.owned and self.params:
+            _log_params(self.run_id, self.params)
+        return self
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        _log_metrics(self.run_id, {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)})
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        for key, value in tags.items():
+            client().set_tag(self.run_id, key, str(value))
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        import mlflow
+
+        if self.owned:
+            mlflow.end_run(status="FAILED" if exc_type else "FINISHED")
+
+
+class NoiseRun:
+    """A run that groups the evaluations of one noise seed of a landscape."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __enter__(self) -> str:
+        import mlflow
+
+        self._run = mlflow.start_run(run_name=self.name, nested=mlflow.active_run() is not None)
+        mlflow.set_tag(KIND, "noise")
+        return self._run.info.run_id
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        import mlflow
+
+        mlflow.end_run(status="FAILED" if exc_type else "FINISHED")
+
+
+def tracking_uri() -> str:
     import mlflow
 
-    run = mlflow.active_run()
-    if run is not None:
-        return run.info.experiment_id
-    experiment = mlflow.get_experiment_by_name("mtlsearch") or mlflow.get_experiment(
-        mlflow.create_experiment("mtlsearch")
-    )
-    return experiment.experiment_id
+    return mlflow.get_tracking_uri()
 
 
-def log_table_evaluation(
-    datasets: tuple[str, ...],
-    scores: Mapping[str, float],
-    metric: str,
-    fingerprint: str,
-    params: Mapping[str, str],
-    experiment_id: str,
-    parent_run_id: str | None,
-    target: str | None = None,
-    tracking_uri: str | None = None,
-) -> str:
-    """One finished MLflow run for a table look-up, tagged like a real evaluation."""
+def set_tracking_uri(uri: str) -> None:
     import mlflow
 
-    from mtlsearch.evaluation.recipe import run_tags
+    mlflow.set_tracking_uri(uri)
 
-    client = mlflow.MlflowClient(tracking_uri)
-    tags = run_tags(datasets, fingerprint, target)
-    tags["mtlsearch.evaluator"] = "table"
-    if parent_run_id:
-        tags["mlflow.parentRunId"] = parent_run_id
-    run = client.create_run(experiment_id, run_name="+".join(datasets), tags=tags)
-    run_id = run.info.run_id
-    from mlflow.entities import Metric, Param
 
-    client.log_batch(
-        run_id,
-        metrics=[Metric(k, v, int(time.time() * 1000), 0) for k, v in member_metrics({m: {metric: s} for m, s in scores.items()}).items()],
-        params=[Param(k, str(v)[:500]) for k, v in {**params, "combination": "+".join(datasets)}.items()],
-    )
-    client.set_tag(run_id, STATUS, "finished")
-    client.set_terminated(run_id, "FINISHED")
-    return run_id
+def search_experiment(run_id: str | None) -> str | None:
+    return client().get_run(run_id).info.experiment_id if run_id else None
+
+
+def read_ledger(fingerprint: str, metric: str, experiment: str | None = None) -> list[Evaluation]:
+    """Every finished evaluation of ``fingerprint`` in the store."""
+    return MlflowLedger(fingerprint, metric, experiment).finished()
+
+
+def log_figure(run_id: str | None, figure, name: str) -> None:
+    """Attach a figure to an MLflow run (the search's run) under ``report/``."""
+    if run_id:
+        client().log_figure(run_id, figure, f"report/{name}")
+
+
+def annotate_search_run(
+    run_id: str | None, best: Mapping, best_run: str | None, summary: str,
+    optimum: tuple[Sequence[str], float] | None = None,
+) -> None:
+    """Make the search's run readable in the MLflow UI: its description, gain, best run, summary.
+
+    ``mlflow.note.content`` is what the UI shows as the run's description; the metrics let the
+    compare view and the runs table sort searches by gain and (for tables) by regret.
+    """
+    if not run_id:
+        return
+    run = client().get_run(run_id)
+    tags = {
+        NOTE: summary,
+        CANDIDATES: SEPARATOR.join(best.get("candidates", [])),
+        METRIC: str(best.get("metric", "")),
+        STOP_REASON: str(best.get("stop_reason", "")),
+    }
+    if run.info.run_name == "search":
+        # kedro-mlflow names a run after its pipeline: every search would read "search" in the UI
+        tags[RUN_NAME] = f"search {best['target']} ({best.get('strategy', '')})"
+    if best_run:
+        tags[BEST_RUN] = best_run
+    for key, value in tags.items():
+        client().set_tag(run_id, key, value)
+    metrics = {"evaluations_fraction": (best.get("evaluations_new", 0) + best.get("evaluations_reused", 0))
+               / max(int(best.get("combinations") or 1), 1)}
+    if best.get("target_alone_score") is not None:
+        metrics["target_alone_score"] = float(best["target_alone_score"])
+        metrics["gain_over_alone"] = float(best["score"]) - float(best["target_alone_score"])
+    if best.get("test_score") is not None:
+        metrics["best_test_score"] = float(best["test_score"])
+    if optimum is not None:
+        metrics["optimum_score"] = float(optimum[1])
+        metrics["regret"] = float(optimum[1]) - float(best["score"])
+    _log_metrics(run_id, {k: v for k, v in metrics.items() if math.isfinite(v)})
+    client().log_text(run_id, summary, "report/search_summary.md")
+
+
+class EvaluationRunHook:
+    """Kedro hook: a node of the ``evaluate`` pipeline that fails inside an open evaluation run
+    (its input ``evaluation_run``) marks that run FAILED with the reason, so that a run left
+    behind is never taken for a result."""
+
+    @staticmethod
+    def _hook_impl(fn):
+        from kedro.framework.hooks import hook_impl
+
+        return hook_impl(fn)
+
+    def on_node_error(self, error, node, catalog, inputs, is_async, run_id) -> None:
+        run = (inputs or {}).get("evaluation_run")
+        if isinstance(run, Mapping) and run.get("run_id"):
+            fail_evaluation(run["run_id"], f"{type(error).__name__}: {error}")
+
+
+# decorated here so that importing this module for the ledger does not need Kedro's hook machinery
+EvaluationRunHook.on_node_error = EvaluationRunHook._hook_impl(EvaluationRunHook.on_node_error)

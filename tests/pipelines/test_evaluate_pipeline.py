@@ -7,7 +7,7 @@ import os
 import mlflow
 import pytest
 
-from mtlsearch.evaluation.recipe import EvaluationFailed
+from mtlsearch.finetune.training import TrainingDivergedError
 
 
 def evaluation_runs():
@@ -19,16 +19,20 @@ def evaluation_runs():
 def test_evaluate_pipeline_end_to_end(tiny_project, run_pipeline, load):
     run_pipeline("evaluate", {"evaluate.datasets": "healthadvice+bc2gm"})
     metrics = load("evaluation_metrics")
-    assert set(metrics) == {"bc2gm", "healthadvice"}
-    for values in metrics.values():
-        assert {"precision", "recall", "f1"} <= set(values)
-        assert all(0.0 <= values[k] <= 1.0 for k in ("precision", "recall", "f1"))
-    assert {"accuracy", "macro_f1"} <= set(metrics["healthadvice"])
+    # scored on the split the search selects on (dev) and on test, which is reported
+    assert set(metrics) == {"dev", "test"}
+    for split in metrics.values():
+        assert set(split) == {"bc2gm", "healthadvice"}
+        for values in split.values():
+            assert {"precision", "recall", "f1"} <= set(values)
+            assert all(0.0 <= values[k] <= 1.0 for k in ("precision", "recall", "f1"))
+        assert {"accuracy", "macro_f1"} <= set(split["healthadvice"])
 
     predictions = load("predictions")
     assert set(predictions["dataset"]) == {"bc2gm", "healthadvice"}
+    assert set(predictions["split"]) == {"dev", "test"}
     assert {"input", "gold", "output", "predicted"} <= set(predictions.columns)
-    sizes = predictions.groupby("dataset").size()
+    sizes = predictions[predictions["split"] == "test"].groupby("dataset").size()
     assert sizes["bc2gm"] == 6 and 1 <= sizes["healthadvice"] <= 6  # at most max_examples test examples
 
     client, runs = evaluation_runs()
@@ -37,7 +41,12 @@ def test_evaluate_pipeline_end_to_end(tiny_project, run_pipeline, load):
     assert run.info.status == "FINISHED" and run.data.tags["mtlsearch.status"] == "finished"
     assert run.data.params["combination"] == "bc2gm+healthadvice"
     assert run.data.params["finetune.lora.r"] == "4"
-    assert {"bc2gm.f1", "healthadvice.f1", "healthadvice.accuracy", "train_loss", "tokens_per_s"} <= set(run.data.metrics)
+    assert {"bc2gm.f1", "healthadvice.f1", "healthadvice.accuracy", "bc2gm.test.f1", "train_loss",
+            "tokens_per_s"} <= set(run.data.metrics)
+    assert run.data.metrics["healthadvice.f1"] == metrics["dev"]["healthadvice"]["f1"]
+    assert run.data.metrics["healthadvice.test.f1"] == metrics["test"]["healthadvice"]["f1"]
+    assert run.data.tags["mtlsearch.selection_split"] == "dev"
+    assert load("evaluation_record")["run_id"] == run.info.run_id
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"predictions.parquet", "adapter"} <= artifacts
 
@@ -59,7 +68,7 @@ def test_base_artifacts_are_built_once(tiny_project, run_pipeline, load, caplog)
 
 
 def test_failed_evaluation_is_a_failed_run_with_its_reason(tiny_project, run_pipeline, load):
-    with pytest.raises(EvaluationFailed, match="healthadvice"):
+    with pytest.raises(TrainingDivergedError):
         run_pipeline("evaluate", {"evaluate.datasets": "healthadvice", "finetune.lr": 1.0e30})
     _, runs = evaluation_runs()
     assert len(runs) == 1
@@ -70,3 +79,37 @@ def test_failed_evaluation_is_a_failed_run_with_its_reason(tiny_project, run_pip
     assert "healthadvice.f1" not in run.data.metrics
     with pytest.raises(Exception):
         load("evaluation_metrics")
+
+
+def test_the_stage_pipelines_in_a_row_and_the_search_recipe_give_the_evaluate_metrics(tiny_project, run_pipeline, load):
+    """One recipe: formatting -> finetune -> scoring as three runs, the evaluate pipeline, and the
+    search's evaluator agree for a non-zero seed."""
+    params = {"evaluate.datasets": "healthadvice+bc2gm", "evaluate.seed": 2}
+    run_pipeline("evaluate", params)
+    evaluated = load("evaluation_metrics")
+    for stage in ("formatting", "finetune", "scoring"):
+        run_pipeline(stage, params)
+    assert load("evaluation_metrics") == evaluated
+    mixture = load("training_mixture")
+
+    from mtlsearch.evaluation.recipe import EvaluationConfig, evaluate_combination
+
+    config = EvaluationConfig(
+        formatting=project_parameters_of(tiny_project)["formatting"],
+        finetune=project_parameters_of(tiny_project)["finetune"],
+        scoring=project_parameters_of(tiny_project)["scoring"],
+        seed=2,
+    )
+    result = evaluate_combination("bc2gm+healthadvice", load("examples"), load("tokenizer"), load("base_model"),
+                                  config, tracking_run=False)
+    assert result.metrics == evaluated
+    # another seed is another draw of the mixture and of the fine-tune
+    run_pipeline("formatting", {**params, "evaluate.seed": 3})
+    assert not load("training_mixture").equals(mixture)
+
+
+def project_parameters_of(project):
+    from kedro.config import OmegaConfigLoader
+    from kedro.framework.project import settings
+
+    return OmegaConfigLoader(str(project / "conf"), **settings.CONFIG_LOADER_ARGS)["parameters"]

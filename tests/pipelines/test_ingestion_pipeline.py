@@ -86,7 +86,7 @@ def test_malformed_raw_file_error_names_dataset_file_and_line(project, run_pipel
 def test_bring_your_own_dataset_flows_through_ingestion_and_formatting(project, run_pipeline, load):
     records = [
         {"text": f"Patient {i} took drug{i} and got rash{i}.", "items": [f"drug{i} | causes | rash{i}"],
-         "split": ["train", "train", "test"][i % 3]}
+         "split": ["train", "dev", "test"][i % 3]}
         for i in range(12)
     ]
     records.append({"text": "Nothing to see.", "items": [], "split": "train"})
@@ -118,7 +118,15 @@ def test_bring_your_own_dataset_flows_through_ingestion_and_formatting(project, 
     assert row["response"] in {f"drug{i} | causes | rash{i}" for i in range(12)} | {"none"}
     evaluation = load("evaluation_sets")
     assert set(evaluation["dataset"]) == {"mine", "healthadvice"}
-    assert set(evaluation.loc[evaluation["dataset"] == "mine", "split"]) == {"test"}
+    # scored on dev (what a search selects on) and on test (what it reports)
+    assert set(evaluation.loc[evaluation["dataset"] == "mine", "split"]) == {"dev", "test"}
+
+    # a dataset without a dev split cannot be selected on: the error says what to do
+    (project / "data" / "01_raw" / "mine" / "all.jsonl").write_text(
+        "\n".join(json.dumps({**r, "split": "train" if r["split"] == "dev" else r["split"]}) for r in records) + "\n")
+    run_pipeline("ingestion")
+    with pytest.raises(ConfigError, match="'mine' has no 'dev' examples.*selection_split"):
+        run_pipeline("formatting", params={"evaluate.datasets": "mine+healthadvice"})
 
 
 def test_registry_lists_the_pipelines(project):

@@ -48,7 +48,7 @@ def table_params(table, **extra):
 
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 def test_every_strategy_runs_through_the_pipeline(strategy, project, run_pipeline, load, table):
-    run_pipeline("search", table_params(table, strategy=strategy, budget=6, patience=None))
+    run_pipeline("search", table_params(table, strategy=strategy, budget=6, patience=None, stopping="patience"))
     history = load("search_history")
     best = load("best_combination")
     assert 1 <= len(history) <= 6
@@ -81,9 +81,9 @@ def test_evaluations_are_child_runs_of_the_search_run(project, run_pipeline, loa
 
 
 def test_rerun_reuses_finished_evaluations_and_does_not_count_them(project, run_pipeline, load, table):
-    run_pipeline("search", table_params(table, budget=4, patience=None))
+    run_pipeline("search", table_params(table, budget=4, patience=None, stopping="patience"))
     first = load("search_history")
-    run_pipeline("search", table_params(table, budget=3, patience=None))
+    run_pipeline("search", table_params(table, budget=3, patience=None, stopping="patience"))
     second = load("search_history")
     assert second["reused"].sum() == 4 and (~second["reused"]).sum() == 3
     assert set(first["datasets"]) == set(second.loc[second["reused"], "datasets"])
@@ -94,7 +94,7 @@ def test_rerun_reuses_finished_evaluations_and_does_not_count_them(project, run_
 
 def test_kill_9_mid_search_then_rerun_loses_and_repeats_nothing(project, table):
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"}
-    params = "search.evaluator=table,search.table_path={},search.target=t,search.budget=12,search.patience=null,search.table_delay_s=0.5".format(table)
+    params = "search.evaluator=table,search.table_path={},search.target=t,search.budget=12,search.patience=null,search.stopping=patience,search.table_delay_s=0.5".format(table)
     command = [sys.executable, "-m", "kedro", "run", "--pipeline", "search", "--params", params]
     uri = os.environ["MLFLOW_TRACKING_URI"]
     finished_runs(uri)  # create the store first: two processes migrating one new sqlite file race
@@ -146,7 +146,7 @@ def multi_target_table(path, ids=("a", "b", "c", "d")):
 def test_cross_target_reuse(project, run_pipeline, load):
     table = multi_target_table(project / "multi.csv")
     common = {"search.evaluator": "table", "search.table_path": str(project / "multi.csv"),
-              "search.strategy": "exhaustive", "search.budget": 20, "search.patience": None}
+              "search.strategy": "exhaustive", "search.budget": 20, "search.patience": None, "search.stopping": "patience"}
     run_pipeline("search", {**common, "search.target": "a"})
     first = load("search_history")
     assert len(first) == 8 and not first["reused"].any()

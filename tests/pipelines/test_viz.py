@@ -31,6 +31,27 @@ def viz_build(project):
     return build
 
 
+def tasks_between(exported: dict, source: str, sink: str) -> int:
+    """The most task nodes on a path from dataset ``source`` to dataset ``sink`` in an exported graph."""
+    ids = {n["name"]: n["id"] for n in exported["nodes"] if n["type"] == "data"}
+    kinds = {n["id"]: n["type"] for n in exported["nodes"]}
+    following: dict[str, list[str]] = {}
+    for edge in exported["edges"]:
+        following.setdefault(edge["source"], []).append(edge["target"])
+    memo: dict[str, int] = {}
+
+    def longest(node: str) -> int:  # -1: sink not reachable
+        if node == ids[sink]:
+            return 0
+        if node not in memo:
+            memo[node] = -1
+            best = max((longest(nxt) for nxt in following.get(node, [])), default=-1)
+            memo[node] = best + (kinds[node] == "task") if best >= 0 else -1
+        return memo[node]
+
+    return longest(ids[source])
+
+
 def close_tour(page):
     """Close the first-visit tour, which covers part of the graph in screenshots."""
     tour = page.locator(".feature-hints__close")
@@ -59,6 +80,17 @@ def test_viz_build_exports_and_renders_every_pipeline(project, viz_build, tmp_pa
     assert {name: layers.get(name) for name in REPORT_OUTPUTS} == dict.fromkeys(REPORT_OUTPUTS, "reporting")
     search = json.loads((viz_build / "api" / "pipelines" / "search").read_text())
     assert set(REPORT_OUTPUTS) <= {n["name"] for n in search["nodes"]}, "the search pipeline ends with the report"
+    # the search shows the product: ingestion and the base model feed the evaluator as datasets
+    search_names = {n["name"]: n["type"] for n in search["nodes"]}
+    for task in ("read_raw_datasets", "build_tokenizer", "build_base_model", "make_evaluator", "run_search"):
+        assert search_names.get(task) == "task", task
+    for data in ("examples", "dataset_cards", "tokenizer", "base_model", "evaluator"):
+        assert search_names.get(data) == "data", data
+    # evaluate shows formatting, fine-tuning and scoring as nodes between the data and the metrics
+    evaluate = json.loads((viz_build / "api" / "pipelines" / "evaluate").read_text())
+    assert tasks_between(evaluate, "examples", "evaluation_metrics") >= 3
+    for data in ("training_mixture", "evaluation_sets", "adapter", "predictions", "evaluation_metrics"):
+        assert data in {n["name"] for n in evaluate["nodes"] if n["type"] == "data"}, data
 
     with serve_directory(viz_build) as url, chromium_page(url, tmp_path / "chromium") as page:
         page.goto(url, wait_until="load")

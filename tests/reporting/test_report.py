@@ -152,7 +152,7 @@ def latest(project, name):
 
 def test_search_ends_with_its_report(project, run_pipeline, load, table):
     params = {"search.evaluator": "table", "search.table_path": str(table), "search.target": "t",
-              "search.strategy": "exhaustive", "search.budget": 16, "search.patience": None}
+              "search.strategy": "exhaustive", "search.budget": 16, "search.patience": None, "search.stopping": "patience"}
     run_pipeline("search", params)
     best = load("best_combination")
     history = load("search_history")
@@ -204,7 +204,7 @@ def multi_target_table(path, ids=("a", "b", "c")):
 def test_transfer_heatmap_reads_every_target_from_the_ledger(project, run_pipeline, load):
     multi_target_table(project / "multi.csv")
     common = {"search.evaluator": "table", "search.table_path": str(project / "multi.csv"),
-              "search.strategy": "exhaustive", "search.budget": 10, "search.patience": None}
+              "search.strategy": "exhaustive", "search.budget": 10, "search.patience": None, "search.stopping": "patience"}
     run_pipeline("search", {**common, "search.target": "a"})
     run_pipeline("search", {**common, "search.target": "c"})
     ledger = load("ledger_scores")

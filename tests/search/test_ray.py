@@ -34,7 +34,7 @@ def table(project):
 def params(table, **extra):
     values = {
         "search.evaluator": "table", "search.table_path": str(table), "search.target": "t",
-        "search.strategy": "exhaustive", "search.budget": 8, "search.patience": None,
+        "search.strategy": "exhaustive", "search.budget": 8, "search.patience": None, "search.stopping": "patience",
         "search.ray": {"local_num_cpus": 2, "num_cpus": 1, "max_retries": 2},
     }
     values.update({f"search.{k}": v for k, v in extra.items()})
@@ -106,6 +106,9 @@ def test_tiny_real_finetune_on_ray(tiny_project, run_pipeline, load):
     history = load("search_history")
     assert set(history["datasets"]) == {"healthadvice", "bc2gm+healthadvice"}
     runs = all_runs(os.environ["MLFLOW_TRACKING_URI"])
-    assert len(runs) == 2
+    # the two combinations, then both again under each of the two confirmation seeds, on Ray too
+    assert len(runs) == 2 + 2 * 2
     assert {r.data.tags["mtlsearch.status"] for r in runs} == {"finished"}
+    confirmation = load("best_combination")["confirmation"]
+    assert confirmation["seeds"] == [0, 1, 2] and {r["n"] for r in confirmation["rows"]} == {3}
     assert all("healthadvice.f1" in r.data.metrics for r in runs)

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-SEPARATOR = "+"
+from mtlsearch.combinations import SEPARATOR
+
 MEMBER_SCORE_PREFIX = "score_"
 
 

@@ -12,24 +12,15 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from mtlsearch.combinations import combination_name, parse_combination  # noqa: F401 (re-exported)
 from mtlsearch.errors import ConfigError
 from mtlsearch.formatting.prompts import build_prompt, parse_response, serialize_items
 from mtlsearch.ingestion.splits import unit_hash
 
 MIXING = ("equal", "proportional", "temperature")
-
-
-def parse_combination(value: str | Iterable[str]) -> tuple[str, ...]:
-    """Sorted, distinct dataset ids from ``'a+b'`` or a list of ids."""
-    ids = value.split("+") if isinstance(value, str) else list(value)
-    ids = [i.strip() for i in ids if str(i).strip()]
-    if not ids:
-        raise ConfigError(f"a combination names at least one dataset id, got {value!r}")
-    return tuple(sorted(set(ids)))
-
-
-def combination_name(datasets: Iterable[str]) -> str:
-    return "+".join(sorted(set(datasets)))
+# equal: every member's share comes out of the budget (the reference); fixed_target: the target
+# keeps its examples as when alone and the auxiliaries' shares come on top
+POLICIES = ("equal", "fixed_target")
 
 
 def check_datasets(examples: pd.DataFrame, datasets: Sequence[str]) -> None:
@@ -96,8 +87,13 @@ def training_mixture(
     strategy: str = "equal",
     temperature: float = 2.0,
     seed: int = 0,
+    fixed_target: str | None = None,
 ) -> pd.DataFrame:
     """The training examples of a combination under a total budget.
+
+    With ``fixed_target`` (a member) that member keeps the ``budget`` examples it has alone and
+    every other member adds its share on top, so an auxiliary's effect is not confounded with the
+    examples it takes from the target.
 
     ``equal`` gives each of the n datasets ``budget // n`` examples (the reference method);
     ``proportional`` shares by training-set size; ``temperature`` by size**(1/T). A dataset
@@ -111,8 +107,13 @@ def training_mixture(
     empty = [d for d, n in sizes.items() if n == 0]
     if empty:
         raise ConfigError(f"dataset(s) {empty} have no training examples")
+    shares = _shares(sizes, int(budget), strategy, temperature)
+    if fixed_target is not None:
+        if fixed_target not in datasets:
+            raise ConfigError(f"the fixed target {fixed_target!r} is not a member of {list(datasets)}")
+        shares[fixed_target] = int(budget)
     parts = []
-    for dataset, count in _shares(sizes, int(budget), strategy, temperature).items():
+    for dataset, count in shares.items():
         pool = train[train["dataset"] == dataset]
         rng = np.random.default_rng([int(seed), int(unit_hash(0, dataset) * 2**32)])
         replace = count > len(pool)
@@ -137,7 +138,73 @@ def evaluation_subset(
     for dataset in datasets:
         pool = examples[(examples["dataset"] == dataset) & (examples["split"] == split)]
         if pool.empty:
-            raise ConfigError(f"dataset '{dataset}' has no '{split}' examples to score")
+            hint = (
+                "; a search selects on formatting.evaluation.selection_split=dev: give the dataset a dev "
+                "split (split policy carve_dev or grouped) or set selection_split=test"
+                if split == "dev" else ""
+            )
+            raise ConfigError(f"dataset '{dataset}' has no '{split}' examples to score{hint}")
         keys = pool["example_id"].map(lambda e: unit_hash(seed, f"{dataset}\x1f{e}"))
         parts.append(pool.assign(_key=keys).nsmallest(int(max_examples), "_key").drop(columns="_key"))
     return pd.concat(parts, ignore_index=True)
+
+
+SELECTION_SPLITS = ("dev", "test")
+
+
+def selection_split(formatting: Mapping) -> str:
+    """The split whose scores the search maximises (``formatting.evaluation.selection_split``)."""
+    split = str((formatting.get("evaluation") or {}).get("selection_split", "dev"))
+    if split not in SELECTION_SPLITS:
+        raise ConfigError(f"formatting.evaluation.selection_split: expected one of {SELECTION_SPLITS}, got {split!r}")
+    return split
+
+
+def mixture_policy(formatting: Mapping) -> str:
+    policy = str((formatting.get("mixture") or {}).get("policy", "equal"))
+    if policy not in POLICIES:
+        raise ConfigError(f"formatting.mixture.policy: expected one of {POLICIES}, got {policy!r}")
+    return policy
+
+
+def combination_mixture(
+    examples: pd.DataFrame, datasets, formatting: Mapping, seed: int = 0, target: str | None = None
+) -> pd.DataFrame:
+    """The formatted training mixture of a combination.
+
+    Under ``formatting.mixture.policy: fixed_target`` the ``target`` keeps its examples as when
+    alone (a combination of one member is its own target).
+
+    The evaluation's ``seed`` offsets the mixture's own seed, so that the same combination under
+    another seed is another draw: repeated seeds measure the noise of one evaluation.
+    """
+    mixing = formatting["mixture"]
+    members = parse_combination(datasets)
+    fixed = None
+    if mixture_policy(formatting) == "fixed_target":
+        fixed = target or (members[0] if len(members) == 1 else None)
+        if fixed is None:
+            raise ConfigError(
+                "formatting.mixture.policy fixed_target: name the target of the combination "
+                f"{'+'.join(members)} (evaluate.target, or search.target in a search)"
+            )
+    mixture = training_mixture(
+        examples, members, mixing["budget"], mixing.get("strategy", "equal"),
+        mixing.get("temperature", 2.0), int(mixing.get("seed", 0)) + int(seed), fixed_target=fixed,
+    )
+    return format_examples(mixture, formatting)
+
+
+def combination_evaluation_sets(examples: pd.DataFrame, datasets, formatting: Mapping) -> pd.DataFrame:
+    """The formatted, fixed scoring subsets of every member: of the selection split (what a search
+    maximises) and of the test split (what is reported), each with its ``split`` column.
+
+    They do not depend on the evaluation's seed: every combination is scored on the same examples.
+    """
+    subset = formatting["evaluation"]
+    splits = dict.fromkeys([selection_split(formatting), "test"])
+    parts = [
+        evaluation_subset(examples, datasets, subset["max_examples"], subset.get("seed", 0), split=split)
+        for split in splits
+    ]
+    return format_examples(pd.concat(parts, ignore_index=True), formatting)

@@ -17,10 +17,12 @@ import numpy as np
 import pandas as pd
 
 from mtlsearch.errors import ConfigError, reject_unknown
-from mtlsearch.evaluation.table import MEMBER_SCORE_PREFIX, SEPARATOR
+from mtlsearch.combinations import SEPARATOR
+from mtlsearch.evaluation.table import MEMBER_SCORE_PREFIX
 from mtlsearch.search.loop import SearchResult
 from mtlsearch.strategies.baselines import ListedStrategy
 from mtlsearch.search.run import SearchSettings, tracked_search
+from mtlsearch.tracking import NoiseRun
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,9 @@ class LandscapeSettings:
 
     def search_settings(self, search: Mapping, **overrides) -> SearchSettings:
         """The search parameters (evaluator, executor, metric) aimed at this landscape."""
-        values = {**dict(search), "target": self.target, "candidates": list(self.pool), "patience": None}
+        # every subset is evaluated once: no stopping rule, no confirmation, every stored result reused
+        values = {**dict(search), "target": self.target, "candidates": list(self.pool), "patience": None,
+                  "stopping": "patience", "confirm": {"top_k": 0, "seeds": 0}, "reuse": True}
         values.update(overrides)
         return SearchSettings.from_params(values)
 
@@ -117,8 +121,6 @@ def measure_noise(
 ) -> pd.DataFrame:
     """The noise combinations' target scores under the evaluator's seed (from the landscape)
     and under each of ``noise_seeds`` (new evaluations through the ledger, reused on a rerun)."""
-    import mlflow
-
     combos = noise_combinations(landscape, settings)
     position = {name: i for i, name in enumerate(settings.pool)}
     listed = [[position[m] for m in combo if m != settings.target] for combo in combos]
@@ -134,7 +136,7 @@ def measure_noise(
             continue
         seeded = evaluator.with_seed(seed)
         search_settings = settings.search_settings(search, strategy="exhaustive", budget=len(combos), seed=seed)
-        with mlflow.start_run(run_name=f"noise {settings.target} seed {seed}", nested=mlflow.active_run() is not None):
+        with NoiseRun(f"noise {settings.target} seed {seed}"):
             result, _ = tracked_search(seeded, search_settings, strategy=ListedStrategy(len(settings.pool), seed, listed))
         scores = {SEPARATOR.join(e.datasets): e.scores[settings.target] for e in result.history}
         for combo in combos:

@@ -21,16 +21,12 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
+from mtlsearch.combinations import SEPARATOR, members
 from mtlsearch.search.loop import Evaluation
 
 log = logging.getLogger(__name__)
 
-SEPARATOR = "+"
 FIGURE_SIZE = (7.0, 4.2)
-
-
-def members(datasets: str) -> list[str]:
-    return [d for d in str(datasets).split(SEPARATOR) if d]
 
 
 def _reused(history: pd.DataFrame) -> pd.Series:
@@ -283,13 +279,6 @@ def ledger_scores(evaluations: Iterable[Evaluation]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run_id", "datasets", "size", "member", "score"])
 
 
-def read_ledger(fingerprint: str, metric: str, experiment_id: str | None = None) -> pd.DataFrame:
-    """The member scores of every finished evaluation of ``fingerprint`` in the MLflow store."""
-    from mtlsearch.tracking import MlflowLedger
-
-    return ledger_scores(MlflowLedger(fingerprint, metric, experiment_id).finished())
-
-
 def transfer_matrix(scores: pd.DataFrame) -> pd.DataFrame:
     """Target x auxiliary: the target's mean score with the auxiliary minus its score alone.
 
@@ -372,17 +361,28 @@ def search_summary(
     combinations = int(best.get("combinations") or 2 ** len(best.get("candidates", [])))
     used = new + reused
     gain = score - alone if score is not None and alone is not None else None
+    split = best.get("selection_split", "test")
+    confirmation = best.get("confirmation")
     lines = [
         f"# Search for {target}",
         "",
-        f"**Best combination:** `{best.get('datasets') or '(none)'}`",
+        f"**Best combination:** `{best.get('datasets') or '(none)'}`"
+        + (f" (selected on {split}" + (f"; verdict: **{confirmation['verdict']}**)" if confirmation else ")")),
         "",
         "| | value |",
         "| --- | --- |",
-        f"| best {metric} | {_number(score)} |",
-        f"| {target} alone | {_number(alone)} |",
+        f"| best {metric} on {split}{' (mean over seeds)' if confirmation else ''} | {_number(score)} |",
+        f"| {target} alone on {split} | {_number(alone)} |",
         f"| gain over alone | {'n/a' if gain is None else f'{gain:+.4f}'} |",
+        f"| best {metric} on test | {_number(best.get('test_score'))} |",
+        f"| {target} alone on test | {_number(best.get('target_alone_test_score'))} |",
     ]
+    if confirmation:
+        interval = confirmation["gain_over_alone"]
+        lines.append(
+            f"| paired gain over alone, 95% interval | {_number(interval['mean'])} "
+            f"[{_number(interval['ci_low'])}, {_number(interval['ci_high'])}] over seeds {confirmation['seeds']} |"
+        )
     if optimum is not None:
         optimum_datasets, optimum_score = optimum
         lines += [
@@ -399,6 +399,7 @@ def search_summary(
         f"| MLflow search run | `{best.get('search_run_id') or 'n/a'}` |",
         f"| MLflow run of the best evaluation | `{best_run_id(history, best) or 'n/a'}` |",
         "",
+        *_confirmation_lines(confirmation, metric, split),
         "## Evaluations, best first",
         "",
         "| datasets | score | predicted | reused | run |",
@@ -414,55 +415,17 @@ def search_summary(
     return "\n".join(lines) + "\n"
 
 
-# --- MLflow -------------------------------------------------------------------------------------
-
-
-def log_figure(run_id: str | None, figure: Figure, name: str) -> None:
-    """Attach a figure to an MLflow run (the search's run) under ``report/``."""
-    import mlflow
-
-    if run_id:
-        mlflow.MlflowClient().log_figure(run_id, figure, f"report/{name}")
-
-
-def annotate_search_run(
-    run_id: str | None, best: Mapping, history: pd.DataFrame, summary: str,
-    optimum: tuple[Sequence[str], float] | None = None,
-) -> None:
-    """Make the search's run readable in the MLflow UI: its description, gain, best run, summary.
-
-    ``mlflow.note.content`` is what the UI shows as the run's description; the metrics let the
-    compare view and the runs table sort searches by gain and (for tables) by regret.
-    """
-    import mlflow
-
-    if not run_id:
-        return
-    client = mlflow.MlflowClient()
-    run = client.get_run(run_id)
-    tags = {
-        "mlflow.note.content": summary,
-        "mtlsearch.candidates": SEPARATOR.join(best.get("candidates", [])),
-        "mtlsearch.metric": str(best.get("metric", "")),
-        "mtlsearch.stop_reason": str(best.get("stop_reason", "")),
-    }
-    if run.info.run_name == "search":
-        # kedro-mlflow names a run after its pipeline: every search would read "search" in the UI
-        tags["mlflow.runName"] = f"search {best['target']} ({best.get('strategy', '')})"
-    best_run = best_run_id(history, best)
-    if best_run:
-        tags["mtlsearch.best_run"] = best_run
-    for key, value in tags.items():
-        client.set_tag(run_id, key, value)
-    metrics = {"evaluations_fraction": (best.get("evaluations_new", 0) + best.get("evaluations_reused", 0))
-               / max(int(best.get("combinations") or 1), 1)}
-    if best.get("target_alone_score") is not None:
-        metrics["target_alone_score"] = float(best["target_alone_score"])
-        metrics["gain_over_alone"] = float(best["score"]) - float(best["target_alone_score"])
-    if optimum is not None:
-        metrics["optimum_score"] = float(optimum[1])
-        metrics["regret"] = float(optimum[1]) - float(best["score"])
-    for key, value in metrics.items():
-        if math.isfinite(value):
-            client.log_metric(run_id, key, value)
-    client.log_text(run_id, summary, "report/search_summary.md")
+def _confirmation_lines(confirmation: Mapping | None, metric: str, split: str) -> list[str]:
+    if not confirmation:
+        return []
+    lines = [
+        "## Confirmation against seed noise",
+        "",
+        f"Each row re-evaluated under seeds {confirmation['seeds']}; the pick is the best mean.",
+        "",
+        f"| datasets | mean {metric} on {split} | sd | n |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in confirmation["rows"]:
+        lines.append(f"| `{row['datasets']}` | {_number(row['mean'])} | {_number(row['sd'])} | {row['n']} |")
+    return lines + [""]

@@ -1,33 +1,31 @@
-"""The search as the ``search`` pipeline runs it: evaluators, the MLflow parent run, outputs.
+"""The search as the ``search`` pipeline runs it: settings, the tracked search, confirmation, outputs.
 
-Two evaluators answer the same question (the member scores of a combination):
-:class:`FinetuneEvaluator` runs :func:`mtlsearch.evaluation.recipe.evaluate_combination`, a real
-fine-tune and scoring; :class:`mtlsearch.evaluation.table.TableEvaluator` looks the scores up in a
-CSV, so that searches can be run, tested and benchmarked without training. Either way each
-evaluation is one MLflow run, nested under the search's run, and the MLflow store is the ledger.
+The evaluator (real fine-tunes or a score table, :mod:`mtlsearch.evaluation.evaluators`) is built
+by its own node and handed in; the loop (:mod:`mtlsearch.search.loop`) decides nothing about
+MLflow, which :mod:`mtlsearch.tracking` owns.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from mtlsearch.finetune.base_model import Pretrained, prepare_base_model, prepare_tokenizer
+from mtlsearch import tracking
+from mtlsearch.combinations import combination_name, members
 from mtlsearch.errors import ConfigError, reject_unknown
-from mtlsearch.evaluation.recipe import EvaluationConfig, evaluate_combination, evaluation_fingerprint
-from mtlsearch.evaluation.table import TableEvaluator
+from mtlsearch.evaluation.evaluators import EVALUATORS, EvaluationCall, TrackedTable
+from mtlsearch.search.confirm import confirm, extra_seeds, top_combinations
 from mtlsearch.search.executors import make_executor
-from mtlsearch.ingestion.examples import build_examples
-from mtlsearch.search.loop import SearchResult, run_search
+from mtlsearch.search.loop import Evaluation, SearchResult, run_search
 from mtlsearch.strategies import make_strategy
-from mtlsearch.tracking import MlflowLedger, log_table_evaluation
 
 log = logging.getLogger(__name__)
 
-EVALUATORS = ("finetune", "table")
+STOPPING = ("auto", "patience", "model")
 
 
 @dataclass
@@ -40,6 +38,14 @@ class SearchSettings:
     strategy_options: dict = field(default_factory=dict)
     budget: int = 12
     patience: int | None = 6
+    # auto: the strategy's model decides when nothing unevaluated is likely to beat the best by
+    # more than min_gain (patience for strategies without a model)
+    stopping: str = "auto"
+    min_gain: float = 0.002
+    stop_probability: float = 0.05
+    stop_after: int = 3
+    confirm: dict = field(default_factory=lambda: {"top_k": 3, "seeds": 2})
+    reuse: bool = True
     batch_size: int = 1
     seed: int = 0
     metric: str = "f1"
@@ -61,101 +67,47 @@ class SearchSettings:
             raise ConfigError(f"search.evaluator: expected one of {EVALUATORS}, got {settings.evaluator!r}")
         if settings.evaluator == "table" and not settings.table_path:
             raise ConfigError("search.table_path: the table evaluator needs the path of a CSV")
+        if settings.stopping not in STOPPING:
+            raise ConfigError(f"search.stopping: expected one of {STOPPING}, got {settings.stopping!r}")
         if isinstance(settings.candidates, str):
-            settings.candidates = [c for c in settings.candidates.split("+") if c]
+            settings.candidates = members(settings.candidates)
         if settings.patience in (0, "none", "None"):
             settings.patience = None
+        settings.confirm = {"top_k": 3, "seeds": 2, **dict(settings.confirm or {})}
         return settings
 
-
-class FinetuneEvaluator:
-    """Real evaluations: fine-tune on the mixture, score every member."""
-
-    def __init__(self, examples: pd.DataFrame, tokenizer: Pretrained, base_model: Pretrained, config: EvaluationConfig):
-        self.examples = examples
-        self.tokenizer = tokenizer
-        self.base_model = base_model
-        self.config = config
-        self.seed = config.seed
-        self.fingerprint = evaluation_fingerprint(config, tokenizer, base_model, examples)
-        self.ids = tuple(sorted(examples["dataset"].unique()))
-
-    def with_seed(self, seed: int) -> FinetuneEvaluator:
-        """The same evaluations under another seed (another fingerprint)."""
-        return FinetuneEvaluator(self.examples, self.tokenizer, self.base_model, replace(self.config, seed=int(seed)))
-
-    def evaluate(self, datasets: Sequence[str], *, metric: str, target: str | None = None,
-                 parent_run_id: str | None = None, experiment_id: str | None = None) -> dict[str, float]:
-        result = evaluate_combination(
-            datasets, self.examples, self.tokenizer, self.base_model, self.config,
-            fingerprint=self.fingerprint, target=target, parent_run_id=parent_run_id, experiment_id=experiment_id,
-        )
-        return result.scores(metric)
+    @property
+    def confirms(self) -> bool:
+        """Whether the search ends with a confirmation: a fine-tune's scores are noisy; a table's
+        only when noise is added to it."""
+        if int(self.confirm.get("top_k", 0)) <= 0:
+            return False
+        if not extra_seeds(self.confirm.get("seeds", 0), self.seed):
+            return False
+        return self.evaluator != "table" or self.table_noise > 0
 
 
-class TrackedTable:
-    """Table look-ups logged as MLflow runs like real evaluations."""
+class OwnRunsLedger:
+    """``search.reuse: false``: the search starts as if the store were empty (so that strategies
+    can be compared on one store); its own evaluations still enter the ledger."""
 
-    def __init__(self, table: TableEvaluator):
-        self.table = table
-        self.fingerprint = table.fingerprint
-        self.ids = table.ids
+    def __init__(self, ledger: tracking.MlflowLedger):
+        self.ledger = ledger
+        self.experiment_id = ledger.experiment_id
+        self._own: list[Evaluation] = []
 
-    def evaluate(self, datasets: Sequence[str], *, metric: str, target: str | None = None,
-                 parent_run_id: str | None = None, experiment_id: str | None = None) -> dict[str, float]:
-        scores = self.table.evaluate(datasets)
-        params = {"evaluator": "table", "table": str(self.table.path), "table_noise": self.table.noise}
-        log_table_evaluation(tuple(datasets), scores, metric, self.fingerprint, params, experiment_id, parent_run_id, target)
-        return scores
+    def finished(self) -> list[Evaluation]:
+        return list(self._own)
 
-
-def build_evaluator(
-    raw_root, tokenizer_previous: Pretrained | None, base_model_previous: Pretrained | None,
-    settings: SearchSettings, ingestion: Mapping, model: Mapping, formatting: Mapping,
-    finetune: Mapping, scoring: Mapping, evaluate: Mapping,
-):
-    """What answers a search's evaluations, with the base artifacts it needs.
-
-    The table evaluator needs neither data nor models: the base artifacts are passed through
-    untouched (nothing is built or written).
-    """
-    if settings.evaluator == "table":
-        table = TableEvaluator(settings.table_path, settings.target, settings.table_noise, settings.table_delay_s, settings.seed)
-        keep = Pretrained(None, "", {})
-        return table, tokenizer_previous or keep, base_model_previous or keep
-    examples = build_examples(raw_root, ingestion)
-    tokenizer = prepare_tokenizer(examples, tokenizer_previous, model)
-    base_model = prepare_base_model(examples, tokenizer, base_model_previous, model)
-    config = EvaluationConfig(formatting=formatting, finetune=finetune, scoring=scoring, seed=int(evaluate.get("seed", 0)))
-    return FinetuneEvaluator(examples, tokenizer, base_model, config), tokenizer, base_model
-
-
-@dataclass
-class EvaluationCall:
-    """One evaluation as a self-contained, picklable call, so that it can run on a worker of
-    another process or machine: it carries the evaluator and where to track the run."""
-
-    evaluator: object
-    metric: str
-    target: str
-    tracking_uri: str
-    experiment_id: str
-    parent_run_id: str | None
-
-    def __call__(self, datasets: tuple[str, ...]) -> dict[str, float]:
-        import mlflow
-
-        mlflow.set_tracking_uri(self.tracking_uri)
-        return self.evaluator.evaluate(
-            datasets, metric=self.metric, target=self.target,
-            parent_run_id=self.parent_run_id, experiment_id=self.experiment_id,
-        )
+    def record(self, evaluation: Evaluation) -> None:
+        self.ledger.record(evaluation)
+        self._own.append(evaluation)
 
 
 def search(
     settings: SearchSettings,
     evaluator,
-    ledger: MlflowLedger,
+    ledger: tracking.MlflowLedger,
     progress=None,
     parent_run_id: str | None = None,
     executor=None,
@@ -172,38 +124,43 @@ def search(
         raise ConfigError(f"search.candidates {unknown} are not among the evaluator's datasets {list(ids)}")
     if strategy is None:
         strategy = make_strategy(settings.strategy, len(candidates), settings.seed, **dict(settings.strategy_options))
-
-    import mlflow
-
     evaluate = EvaluationCall(
-        evaluator, settings.metric, settings.target, mlflow.get_tracking_uri(), ledger.experiment_id, parent_run_id
+        evaluator, settings.metric, settings.target, tracking.tracking_uri(), ledger.experiment_id, parent_run_id
     )
     return run_search(
         settings.target, candidates, strategy, evaluate, ledger,
         budget=int(settings.budget), patience=settings.patience, batch_size=int(settings.batch_size),
         progress=progress or (lambda line: log.info("%s", line)), executor=executor,
+        stopping=settings.stopping, min_gain=float(settings.min_gain),
+        stop_probability=float(settings.stop_probability), stop_after=int(settings.stop_after),
     )
 
 
-def history_table(result: SearchResult) -> pd.DataFrame:
-    """One row per evaluation in order: iteration, datasets, score, predicted, reused, run id."""
+def history_table(result: SearchResult, split: str = "dev") -> pd.DataFrame:
+    """One row per evaluation in order: iteration, datasets, score (on ``split``), test score,
+    predicted, reused, run id."""
     rows = []
     for order, evaluation in enumerate(result.history):
         rows.append(
             {
                 "order": order,
                 "iteration": evaluation.iteration,
-                "datasets": "+".join(sorted(evaluation.datasets)),
+                "datasets": combination_name(evaluation.datasets),
                 "size": len(evaluation.datasets),
                 "score": evaluation.scores[result.target],
+                "split": split,
+                "test_score": evaluation.test_scores.get(result.target, math.nan),
                 "predicted": evaluation.predicted,
                 "reused": bool(evaluation.reused),
                 "run_id": evaluation.run_id,
                 "member_scores": {k: float(v) for k, v in evaluation.scores.items()},
             }
         )
-    frame = pd.DataFrame(rows, columns=["order", "iteration", "datasets", "size", "score", "predicted", "reused", "run_id", "member_scores"])
+    columns = ["order", "iteration", "datasets", "size", "score", "split", "test_score", "predicted", "reused",
+               "run_id", "member_scores"]
+    frame = pd.DataFrame(rows, columns=columns)
     frame["predicted"] = frame["predicted"].astype(float)
+    frame["test_score"] = frame["test_score"].astype(float)
     frame["member_scores"] = frame["member_scores"].map(lambda d: "; ".join(f"{k}={v:.4f}" for k, v in sorted(d.items())))
     return frame
 
@@ -212,71 +169,138 @@ def predictions_table(result: SearchResult) -> pd.DataFrame:
     """The surrogate's prediction for every combination (empty for strategies without one)."""
     if not result.predictions:
         return pd.DataFrame({"datasets": pd.Series(dtype=str), "predicted": pd.Series(dtype=float), "evaluated": pd.Series(dtype=bool)})
-    evaluated = {"+".join(sorted(e.datasets)) for e in result.history}
-    rows = [{"datasets": "+".join(sorted(d)), "predicted": float(v)} for d, v in result.predictions.items()]
+    evaluated = {combination_name(e.datasets) for e in result.history}
+    rows = [{"datasets": combination_name(d), "predicted": float(v)} for d, v in result.predictions.items()]
     frame = pd.DataFrame(rows).sort_values("predicted", ascending=False, ignore_index=True)
     frame["evaluated"] = frame["datasets"].isin(evaluated)
     return frame
 
 
-def run_tracked_search(evaluator, settings: SearchSettings) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+def run_tracked_search(evaluator, settings: SearchSettings, split: str = "dev") -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """The search under an MLflow parent run (kedro-mlflow's run of the pipeline when active).
 
     Returns the history table, the best combination and the surrogate's predictions.
     """
-    result, best = tracked_search(evaluator, settings)
-    return history_table(result), best, predictions_table(result)
+    result, best = tracked_search(evaluator, settings, split=split)
+    return history_table(result, best["selection_split"]), best, predictions_table(result)
 
 
-def tracked_search(evaluator, settings: SearchSettings, strategy=None) -> tuple[SearchResult, dict]:
+def _confirm(evaluator, settings: SearchSettings, result: SearchResult, executor, run: tracking.SearchRun) -> dict:
+    """Re-evaluate the top combinations and the target alone under the extra seeds, each seed
+    through its own ledger (its own fingerprint): resumable, and reused by later searches."""
+    target = settings.target
+    alone = (target,)
+    observed = {e.datasets: e.scores[target] for e in result.history}
+    base = {e.datasets: (e.scores[target], e.test_scores.get(target)) for e in result.history}
+    chosen = top_combinations(observed, result.predictions, alone, int(settings.confirm.get("top_k", 3)))
+    seeds = extra_seeds(settings.confirm.get("seeds", 2), int(getattr(evaluator, "seed", settings.seed)))
+    wanted = [alone, *chosen]
+    answers: dict[tuple[int, tuple[str, ...]], tuple[float, float | None]] = {}
+    for seed in seeds:
+        seeded = evaluator.with_seed(seed)
+        ledger = tracking.MlflowLedger(seeded.fingerprint, settings.metric, run.experiment_id, run.run_id)
+        known = {e.datasets: e for e in ledger.finished()}
+        missing = [d for d in wanted if d not in known or target not in known[d].scores]
+        if missing:
+            call = EvaluationCall(seeded, settings.metric, target, tracking.tracking_uri(), run.experiment_id, run.run_id)
+            pool = executor.start(call)
+            try:
+                for datasets in missing:
+                    pool.submit(datasets)
+                for _ in missing:
+                    datasets, scores = pool.next_finished()
+                    evaluation = Evaluation(datasets=tuple(datasets), scores=dict(scores))
+                    ledger.record(evaluation)
+                    known[evaluation.datasets] = evaluation
+                    log.info("confirmation seed %d: %s %.4f", seed, combination_name(datasets), scores[target])
+            finally:
+                pool.close()
+        for datasets in wanted:
+            evaluation = known[datasets]
+            answers[(seed, datasets)] = (evaluation.scores[target], evaluation.test_scores.get(target))
+    return confirm(chosen, alone, int(getattr(evaluator, "seed", settings.seed)), base, seeds,
+                   lambda seed, datasets: answers[(seed, datasets)])
+
+
+def tracked_search(evaluator, settings: SearchSettings, strategy=None, split: str = "dev") -> tuple[SearchResult, dict]:
     """:func:`search` under an MLflow parent run (the active run, else a new one), recording
-    into the MLflow ledger; returns the result and a summary of the best combination."""
-    import mlflow
-
-    owned = mlflow.active_run() is None
-    parent = mlflow.start_run(run_name=f"search {settings.target}") if owned else mlflow.active_run()
-    try:
-        parent_id = parent.info.run_id
-        experiment_id = parent.info.experiment_id
-        mlflow.set_tags(
-            {
-                "mtlsearch.kind": "search",
-                "mtlsearch.target": settings.target,
-                "mtlsearch.strategy": settings.strategy,
-                "mtlsearch.evaluator": settings.evaluator,
-                "mtlsearch.fingerprint": evaluator.fingerprint,
-            }
-        )
-        if owned:
-            mlflow.log_params({f"search.{k}": str(v)[:500] for k, v in settings.__dict__.items()})
-        if isinstance(evaluator, TableEvaluator):
-            evaluator = TrackedTable(evaluator)
-        ledger = MlflowLedger(evaluator.fingerprint, settings.metric, experiment_id, parent_id)
+    into the MLflow ledger, then the confirmation; returns the result and the best combination."""
+    if isinstance(evaluator, TrackedTable):
+        split = "table"
+    tags = {
+        tracking.TARGET: settings.target,
+        tracking.STRATEGY: settings.strategy,
+        tracking.EVALUATOR: settings.evaluator,
+        tracking.FINGERPRINT: evaluator.fingerprint,
+        tracking.SELECTION_SPLIT: split,
+    }
+    params = {f"search.{k}": v for k, v in settings.__dict__.items()}
+    with tracking.SearchRun(f"search {settings.target}", tags, params) as run:
+        ledger = tracking.MlflowLedger(evaluator.fingerprint, settings.metric, run.experiment_id, run.run_id)
+        if not settings.reuse:
+            ledger = OwnRunsLedger(ledger)
         with make_executor(settings) as executor:
-            result = search(settings, evaluator, ledger, parent_run_id=parent_id, executor=executor, strategy=strategy)
-        best_datasets, best_score = result.best if result.best else ((), float("nan"))
-        alone = [e.scores[settings.target] for e in result.history if e.datasets == (settings.target,)]
-        best = {
-            "target": settings.target,
-            "datasets": "+".join(sorted(best_datasets)),
-            "score": float(best_score),
-            "target_alone_score": float(alone[0]) if alone else None,
-            "metric": settings.metric,
-            "strategy": settings.strategy,
-            "evaluations_new": result.n_new,
-            "evaluations_reused": result.n_reused,
-            "candidates": list(result.candidates),
-            "combinations": 2 ** len(result.candidates),
-            "stop_reason": result.stop_reason,
-            "fingerprint": evaluator.fingerprint,
-            "search_run_id": parent_id,
-        }
-        mlflow.log_metrics(
-            {"best_score": float(best_score), "evaluations_new": result.n_new, "evaluations_reused": result.n_reused}
+            result = search(settings, evaluator, ledger, parent_run_id=run.run_id, executor=executor, strategy=strategy)
+            confirmation = None
+            if result.history and settings.confirms:
+                confirmation = _confirm(evaluator, settings, result, executor, run)
+        best = best_combination(result, settings, evaluator.fingerprint, run.run_id, split, confirmation)
+        run.log_metrics(
+            {"best_score": best["score"], "evaluations_new": result.n_new, "evaluations_reused": result.n_reused,
+             **({"best_test_score": best["test_score"]} if best["test_score"] is not None else {})}
         )
-        mlflow.set_tag("mtlsearch.best", best["datasets"])
-        log.info("best combination for %s: %s (%s %.4f)", settings.target, best["datasets"], settings.metric, best_score)
+        run.set_tags({tracking.BEST: best["datasets"], **({"mtlsearch.verdict": confirmation["verdict"]} if confirmation else {})})
+        log.info("best combination for %s: %s (%s %.4f on %s)", settings.target, best["datasets"], settings.metric,
+                 best["score"], split)
         return result, best
-    finally:
-        if owned:
-            mlflow.end_run()
+
+
+def best_combination(result: SearchResult, settings: SearchSettings, fingerprint: str, run_id: str,
+                     split: str, confirmation: dict | None) -> dict:
+    """The search's answer: the confirmed pick (the best mean over seeds) when a confirmation
+    ran, else the best observation; with its test score and the target alone's."""
+    target = settings.target
+    by_name = {combination_name(e.datasets): e for e in result.history}
+    observed_datasets, observed_score = result.best if result.best else ((), float("nan"))
+    alone = by_name.get(target)
+
+    def test_of(name: str) -> float | None:
+        evaluation = by_name.get(name)
+        value = evaluation.test_scores.get(target) if evaluation else None
+        return float(value) if value is not None else None
+
+    if confirmation is not None:
+        pick = confirmation["pick"]
+        score = next(r["mean"] for r in confirmation["rows"] if r["datasets"] == pick)
+        test_score = confirmation["pick_test_mean"]
+        alone_score, alone_test = confirmation["alone_mean"], confirmation["alone_test_mean"]
+    else:
+        pick, score = combination_name(observed_datasets), float(observed_score)
+        test_score = test_of(pick)
+        alone_score = float(alone.scores[target]) if alone else None
+        alone_test = test_of(target)
+    if split == "table":
+        test_score = score
+        alone_test = alone_score
+    return {
+        "target": target,
+        "datasets": pick,
+        "score": float(score),
+        "selection_split": split,
+        "test_score": test_score,
+        "target_alone_score": alone_score,
+        "target_alone_test_score": alone_test,
+        "best_observed": {"datasets": combination_name(observed_datasets), "score": float(observed_score)},
+        "confirmation": None if confirmation is None else {
+            k: confirmation[k] for k in ("seeds", "rows", "gain_over_alone", "verdict")
+        },
+        "metric": settings.metric,
+        "strategy": settings.strategy,
+        "evaluations_new": result.n_new,
+        "evaluations_reused": result.n_reused,
+        "candidates": list(result.candidates),
+        "combinations": 2 ** len(result.candidates),
+        "stop_reason": result.stop_reason,
+        "fingerprint": fingerprint,
+        "search_run_id": run_id,
+    }

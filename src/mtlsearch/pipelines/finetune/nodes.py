@@ -1,12 +1,11 @@
-"""Nodes of the finetune pipeline: thin wrappers around :mod:`mtlsearch.finetune.base_model` and
-:mod:`mtlsearch.evaluation.recipe`."""
+"""Nodes of the finetune pipeline: thin wrappers around :mod:`mtlsearch.finetune`."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from mtlsearch.finetune.base_model import Pretrained, prepare_base_model, prepare_tokenizer
-from mtlsearch.evaluation.recipe import finetune_stage
+from mtlsearch.finetune.lora import finetune_adapter as tune
 
 
 def build_tokenizer(examples: pd.DataFrame, previous: Pretrained | None, model: dict) -> Pretrained:
@@ -20,8 +19,13 @@ def build_base_model(examples: pd.DataFrame, tokenizer: Pretrained, previous: Pr
 
 
 def finetune_adapter(
-    training_mixture: pd.DataFrame, tokenizer: Pretrained, base_model: Pretrained, finetune: dict, evaluate: dict
+    training_mixture: pd.DataFrame, tokenizer: Pretrained, base_model: Pretrained, finetune: dict, evaluate: dict,
+    evaluation_run: dict | None = None,
 ):
-    """A LoRA adapter tuned on the formatted training mixture, and the training statistics."""
-    model, stats = finetune_stage(base_model, tokenizer, training_mixture, finetune, int(evaluate.get("seed", 0)))
+    """A LoRA adapter tuned on the formatted training mixture, and the training statistics.
+
+    ``evaluation_run`` (in the ``evaluate`` pipeline) is the run the result belongs to: taking it
+    as an input orders the fine-tune after the run is opened, so that its failure is recorded there.
+    """
+    model, stats = tune(base_model, tokenizer, training_mixture, finetune, int(evaluate.get("seed", 0)))
     return model, {k: v for k, v in stats.items() if isinstance(v, (int, float, str))}

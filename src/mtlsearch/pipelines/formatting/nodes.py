@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from mtlsearch.formatting.mixtures import evaluation_subset, format_examples, parse_combination, training_mixture
+from mtlsearch.formatting.mixtures import combination_evaluation_sets, combination_mixture
 
 
 def build_training_mixture(examples: pd.DataFrame, formatting: dict, evaluate: dict) -> pd.DataFrame:
-    """The formatted training mixture of the combination ``evaluate.datasets``."""
-    mixing = formatting["mixture"]
-    mixture = training_mixture(
-        examples,
-        parse_combination(evaluate["datasets"]),
-        budget=mixing["budget"],
-        strategy=mixing["strategy"],
-        temperature=mixing["temperature"],
-        seed=mixing["seed"],
+    """The formatted training mixture of ``evaluate.datasets`` under ``evaluate.seed``."""
+    return combination_mixture(
+        examples, evaluate["datasets"], formatting, int(evaluate.get("seed", 0)), evaluate.get("target")
     )
-    return format_examples(mixture, formatting)
 
 
 def build_evaluation_sets(examples: pd.DataFrame, formatting: dict, evaluate: dict) -> pd.DataFrame:
-    """The formatted, fixed test subsets of every member of ``evaluate.datasets``."""
-    subset = formatting["evaluation"]
-    return format_examples(
-        evaluation_subset(
-            examples, parse_combination(evaluate["datasets"]), subset["max_examples"], subset["seed"]
-        ),
-        formatting,
-    )
+    """The formatted, fixed scoring subsets (selection split and test) of every member."""
+    return combination_evaluation_sets(examples, evaluate["datasets"], formatting)

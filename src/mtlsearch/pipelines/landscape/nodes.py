@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
-from mtlsearch.finetune.base_model import Pretrained
-from mtlsearch.search.run import build_evaluator
 from mtlsearch.landscape.recorded import LandscapeSettings, measure_noise, record_landscape, summarize, summary_markdown
 
 
-def prepare_evaluator(
-    raw_root: Path,
-    tokenizer_previous: Pretrained | None,
-    base_model_previous: Pretrained | None,
-    landscape: dict,
-    search: dict,
-    ingestion: dict,
-    model: dict,
-    formatting: dict,
-    finetune: dict,
-    scoring: dict,
-    evaluate: dict,
-):
-    """The search's evaluator (``search.evaluator``), aimed at the landscape's target."""
+def landscape_search(landscape: dict, search: dict) -> dict:
+    """The search parameters aimed at the landscape's target and pool (the evaluator's settings)."""
     settings = LandscapeSettings.from_params(landscape)
-    return build_evaluator(
-        raw_root, tokenizer_previous, base_model_previous, settings.search_settings(search),
-        ingestion, model, formatting, finetune, scoring, evaluate,
-    )
+    return {**dict(search), "target": settings.target, "candidates": "+".join(settings.pool)}
 
 
 def landscape_table(evaluator, landscape: dict, search: dict) -> pd.DataFrame:

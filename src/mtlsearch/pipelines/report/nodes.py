@@ -9,18 +9,18 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mtlsearch import tracking
 from mtlsearch.reporting import report as reporting
 
 
 def read_ledger_scores(best_combination: dict) -> pd.DataFrame:
     """Every finished evaluation of the search's fingerprint, any target, one row per member score."""
-    import mlflow
-
     # MLflow is the project's tracking store and the ledger of evaluations: reading it here is
     # tracking access (as the search itself does), not data I/O that belongs in the catalog.
-    run_id = best_combination.get("search_run_id")
-    experiment_id = mlflow.MlflowClient().get_run(run_id).info.experiment_id if run_id else None
-    return reporting.read_ledger(best_combination["fingerprint"], best_combination["metric"], experiment_id)
+    experiment = tracking.search_experiment(best_combination.get("search_run_id"))
+    return reporting.ledger_scores(
+        tracking.read_ledger(best_combination["fingerprint"], best_combination["metric"], experiment)
+    )
 
 
 def plot_search_progress(search_history: pd.DataFrame, best_combination: dict, search: dict) -> Figure:
@@ -33,7 +33,7 @@ def plot_search_progress(search_history: pd.DataFrame, best_combination: dict, s
         strategy=best_combination.get("strategy"),
         target_alone=best_combination.get("target_alone_score"),
     )
-    reporting.log_figure(best_combination.get("search_run_id"), figure, "search_progress.png")
+    tracking.log_figure(best_combination.get("search_run_id"), figure, "search_progress.png")
     return figure
 
 
@@ -43,7 +43,7 @@ def plot_surrogate_fit(
     figure = reporting.surrogate_fit_figure(
         search_history, surrogate_predictions, best_combination["target"], best_combination.get("strategy")
     )
-    reporting.log_figure(best_combination.get("search_run_id"), figure, "surrogate_fit.png")
+    tracking.log_figure(best_combination.get("search_run_id"), figure, "surrogate_fit.png")
     return figure
 
 
@@ -51,20 +51,21 @@ def plot_auxiliary_effects(search_history: pd.DataFrame, best_combination: dict)
     figure = reporting.auxiliary_effect_figure(
         search_history, best_combination["target"], best_combination.get("candidates"), best_combination.get("metric")
     )
-    reporting.log_figure(best_combination.get("search_run_id"), figure, "auxiliary_effects.png")
+    tracking.log_figure(best_combination.get("search_run_id"), figure, "auxiliary_effects.png")
     return figure
 
 
 def plot_transfer_heatmap(ledger_scores: pd.DataFrame, best_combination: dict) -> Figure:
     figure = reporting.transfer_heatmap_figure(reporting.transfer_matrix(ledger_scores), best_combination.get("metric"))
-    reporting.log_figure(best_combination.get("search_run_id"), figure, "transfer_heatmap.png")
+    tracking.log_figure(best_combination.get("search_run_id"), figure, "transfer_heatmap.png")
     return figure
 
 
 def write_search_summary(search_history: pd.DataFrame, best_combination: dict, search: dict) -> str:
     optimum = reporting.exhaustive_optimum(search, best_combination)
     summary = reporting.search_summary(best_combination, search_history, optimum)
-    reporting.annotate_search_run(
-        best_combination.get("search_run_id"), best_combination, search_history, summary, optimum
+    tracking.annotate_search_run(
+        best_combination.get("search_run_id"), best_combination,
+        reporting.best_run_id(search_history, best_combination), summary, optimum,
     )
     return summary

@@ -1,40 +1,34 @@
-"""Nodes of the search pipeline: thin wrappers around :mod:`mtlsearch.search.run`."""
+"""Nodes of the search pipeline: thin wrappers around :mod:`mtlsearch.search.run` and
+:mod:`mtlsearch.evaluation.evaluators`."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
+from mtlsearch.evaluation.evaluators import FinetuneEvaluator, TrackedTable, table_evaluator
+from mtlsearch.evaluation.recipe import EvaluationConfig
 from mtlsearch.finetune.base_model import Pretrained
-from mtlsearch.search.run import SearchSettings, build_evaluator
+from mtlsearch.formatting.mixtures import selection_split
+from mtlsearch.search.run import SearchSettings, run_tracked_search
 
 
-def prepare_evaluator(
-    raw_root: Path,
-    tokenizer_previous: Pretrained | None,
-    base_model_previous: Pretrained | None,
-    search: dict,
-    ingestion: dict,
-    model: dict,
-    formatting: dict,
-    finetune: dict,
-    scoring: dict,
-    evaluate: dict,
-):
-    """What answers the search's evaluations, with the base artifacts it needs.
-
-    The table evaluator needs neither data nor models: the base artifacts are passed through
-    untouched (nothing is built or written).
-    """
-    return build_evaluator(
-        raw_root, tokenizer_previous, base_model_previous, SearchSettings.from_params(search),
-        ingestion, model, formatting, finetune, scoring, evaluate,
-    )
+def make_evaluator(
+    examples: pd.DataFrame, tokenizer: Pretrained, base_model: Pretrained,
+    search: dict, formatting: dict, finetune: dict, scoring: dict, evaluate: dict,
+) -> FinetuneEvaluator:
+    """Real evaluations (the evaluate pipeline's recipe) of combinations with ``search.target``."""
+    settings = SearchSettings.from_params(search)
+    config = EvaluationConfig(formatting=formatting, finetune=finetune, scoring=scoring, seed=int(evaluate.get("seed", 0)))
+    return FinetuneEvaluator(examples, tokenizer, base_model, config, settings.target)
 
 
-def run_search(evaluator, search: dict) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
-    """Search, recording every evaluation in MLflow; the history, the best, the predictions."""
-    from mtlsearch.search.run import run_tracked_search
+def make_table_evaluator(search: dict) -> TrackedTable:
+    """Look-ups in ``search.table_path``: no data, no model, nothing trained."""
+    settings = SearchSettings.from_params(search)
+    return table_evaluator(settings.table_path, settings.target, settings.table_noise, settings.table_delay_s, settings.seed)
 
-    return run_tracked_search(evaluator, SearchSettings.from_params(search))
+
+def run_search(evaluator, search: dict, formatting: dict) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+    """Search, recording every evaluation in MLflow, then confirm the best against seed noise;
+    the history, the best combination, the surrogate's predictions."""
+    return run_tracked_search(evaluator, SearchSettings.from_params(search), selection_split(formatting))
