@@ -342,7 +342,7 @@ def test_search_and_landscape_schemas_accept_exactly_the_settings_keys():
     from mtlsearch.landscape.recorded import LandscapeSettings
     from mtlsearch.search.run import SearchSettings
 
-    assert set(P.SearchParams.keys()) == set(SearchSettings.__dataclass_fields__)
+    assert set(P.SearchParams.keys()) == set(vars(SearchSettings.from_params(BASE["search"])))
     assert set(P.LandscapeParams.keys()) == set(LandscapeSettings.__dataclass_fields__)
     # what the schema accepts, the settings accept
     typed = validate_parameters(BASE)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pandas as pd
 
 from mtlsearch import tracking
-from mtlsearch.combinations import combination_name, members
-from mtlsearch.errors import ConfigError, reject_unknown
-from mtlsearch.evaluation.evaluators import EVALUATORS, EvaluationCall, TrackedTable
+from mtlsearch.combinations import combination_name
+from mtlsearch.errors import ConfigError
+from mtlsearch.evaluation.evaluators import EvaluationCall, TrackedTable
 from mtlsearch.search.confirm import confirm, extra_seeds, top_combinations
 from mtlsearch.search.executors import make_executor
 from mtlsearch.search.loop import Evaluation, SearchResult, run_search
@@ -25,56 +25,16 @@ from mtlsearch.strategies import make_strategy
 
 log = logging.getLogger(__name__)
 
-STOPPING = ("auto", "patience", "model")
-
-
-@dataclass
-class SearchSettings:
-    """The ``search`` parameters (conf/base/parameters_search.yml)."""
-
-    target: str
-    candidates: list[str] | None = None
-    strategy: str = "surrogate"
-    strategy_options: dict = field(default_factory=dict)
-    budget: int = 12
-    patience: int | None = 6
-    # auto: the strategy's model decides when nothing unevaluated is likely to beat the best by
-    # more than min_gain (patience for strategies without a model)
-    stopping: str = "auto"
-    min_gain: float = 0.002
-    stop_probability: float = 0.05
-    stop_after: int = 3
-    confirm: dict = field(default_factory=lambda: {"top_k": 3, "seeds": 2})
-    reuse: bool = True
-    batch_size: int = 1
-    seed: int = 0
-    metric: str = "f1"
-    evaluator: str = "finetune"
-    table_path: str | None = None
-    table_noise: float = 0.0
-    table_delay_s: float = 0.0
-    executor: str = "local"
-    ray: dict = field(default_factory=dict)
+class SearchSettings(SimpleNamespace):
+    """The ``search`` parameters as the search reads them: the values of
+    :class:`mtlsearch.parameters.SearchParams`, which checks them (one place for their names,
+    types, ranges and defaults)."""
 
     @classmethod
     def from_params(cls, params: Mapping) -> SearchSettings:
-        reject_unknown("search", params, cls.__dataclass_fields__)
-        values = dict(params)
-        if not values.get("target"):
-            raise ConfigError("search.target: name the target dataset id")
-        settings = cls(**values)
-        if settings.evaluator not in EVALUATORS:
-            raise ConfigError(f"search.evaluator: expected one of {EVALUATORS}, got {settings.evaluator!r}")
-        if settings.evaluator == "table" and not settings.table_path:
-            raise ConfigError("search.table_path: the table evaluator needs the path of a CSV")
-        if settings.stopping not in STOPPING:
-            raise ConfigError(f"search.stopping: expected one of {STOPPING}, got {settings.stopping!r}")
-        if isinstance(settings.candidates, str):
-            settings.candidates = members(settings.candidates)
-        if settings.patience in (0, "none", "None"):
-            settings.patience = None
-        settings.confirm = {"top_k": 3, "seeds": 2, **dict(settings.confirm or {})}
-        return settings
+        from mtlsearch.parameters import SearchParams
+
+        return cls(**SearchParams.from_params(params).to_dict())
 
     @property
     def confirms(self) -> bool:
