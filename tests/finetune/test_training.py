@@ -365,3 +365,9 @@ def test_copy_exercises_append_spans_of_their_own_text():
         lines = spans.split("\n")
         assert 1 <= len(lines) <= 3
         assert all(line and 1 <= len(line.split()) <= 4 and line in original for line in lines)
+
+
+def test_a_finetune_without_an_optimizer_step_is_a_failure(tokenizer):
+    model = build_model(TINY, tokenizer)
+    with pytest.raises(TrainingDivergedError, match="0 optimizer step"):
+        finetune_lora(model, tokenizer, examples(8), {"max_steps": 0, "batch_size": 4, **QUIET})

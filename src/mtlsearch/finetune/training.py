@@ -483,6 +483,12 @@ def _fit(module: CausalLMModule, loader_or_datamodule, cfg: Mapping, accumulate_
     module.model.eval()
     stats = module.summary()
     stats["wall_s"] = time.perf_counter() - start
+    if stats["steps"] == 0 or not math.isfinite(stats["train_loss"]):
+        # an untrained model would still be scored: its scores must never pass for a result
+        raise TrainingDivergedError(
+            f"training took {stats['steps']} optimizer step(s) with loss {stats['train_loss']}; "
+            "expected at least one step with a finite loss"
+        )
     return stats
 
 
