@@ -94,6 +94,7 @@ def run_one(
         patience=None,
         batch_size=batch_size,
         progress=None,
+        stopping="patience",  # patience None: the budget alone, every strategy alike
     )
     seconds = time.perf_counter() - start
     keys = ["+".join(e.datasets) for e in result.history]

@@ -167,7 +167,9 @@ def test_surrogate_batch_is_spread_by_fantasies():
     model.condition_on_mean(pick)
     mean_after, var_after = model.predict()
     np.testing.assert_allclose(mean_after, mean, atol=1e-9)
-    assert var_after[pick] < 0.5 * var[pick]
+    # Nine observations cannot rule out a sizeable noise level, and a fantasy observation is as
+    # noisy as a real one, so the pick keeps part of its variance.
+    assert var_after[pick] < 0.9 * var[pick]
     assert np.all(var_after <= var + 1e-12)
 
 

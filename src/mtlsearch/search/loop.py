@@ -17,6 +17,8 @@ from mtlsearch.strategies.base import Observation, Strategy
 T = TypeVar("T")
 R = TypeVar("R")
 
+STOPPING_RULES = ("auto", "patience", "model")
+
 
 @dataclass
 class Evaluation:
@@ -24,6 +26,9 @@ class Evaluation:
 
     datasets: tuple[str, ...]  # sorted member ids, target included
     scores: dict[str, float]  # member -> score
+    # member -> score on the test split, never read by a strategy or a stopping rule: the search
+    # selects on its own split and reports the test score of what it selected
+    test_scores: dict[str, float] = field(default_factory=dict)
     predicted: float | None = None
     reused: bool = False
     iteration: int = 0
@@ -167,6 +172,11 @@ def run_search(
     batch_size: int = 1,
     progress: Callable[[str], None] | None = print,
     executor: Executor | None = None,
+    *,
+    stopping: str = "auto",
+    min_gain: float = 0.002,
+    stop_probability: float = 0.05,
+    stop_after: int = 3,
 ) -> SearchResult:
     """Search the combinations of ``target`` with ``candidates`` for the best target score.
 
@@ -175,8 +185,15 @@ def run_search(
     Then up to ``batch_size`` proposals of the strategy are evaluated at a time; each is
     recorded and added to the history the moment it finishes, and the strategy proposes its
     replacement from everything known by then. The search stops when ``budget`` new
-    evaluations are spent, after ``patience`` new evaluations in a row that do not improve the
-    best score (None: never), or when the strategy proposes nothing.
+    evaluations are spent, when the strategy proposes nothing, or by the ``stopping`` rule:
+
+    * "patience": after ``patience`` new evaluations in a row that do not improve the best
+      score (None: never);
+    * "model": when the strategy's ``improvement_probability`` (the chance that some
+      unevaluated combination beats the best observed by more than ``min_gain``) stays below
+      ``stop_probability`` for ``stop_after`` proposals in a row; ``patience`` is not used;
+    * "auto" (default): "model" for a strategy with a model (``strategy.has_model``),
+      "patience" otherwise.
     """
     candidates = tuple(candidates)
     if len(set(candidates)) != len(candidates) or target in candidates:
@@ -193,6 +210,18 @@ def run_search(
             "need budget >= 0, batch_size >= 1, patience >= 1 or None; "
             f"got {budget}, {batch_size}, {patience}"
         )
+    if stopping not in STOPPING_RULES:
+        raise ValueError(f"stopping must be one of {STOPPING_RULES}, got {stopping!r}")
+    if min_gain < 0 or not 0 <= stop_probability <= 1 or stop_after < 1:
+        raise ValueError(
+            "need min_gain >= 0, 0 <= stop_probability <= 1, stop_after >= 1; "
+            f"got {min_gain}, {stop_probability}, {stop_after}"
+        )
+    if stopping == "model" and not strategy.has_model:
+        raise ValueError(
+            f"stopping='model' needs a strategy with a model; {type(strategy).__name__} has none"
+        )
+    by_model = stopping == "model" or (stopping == "auto" and strategy.has_model)
     executor = executor or InProcessExecutor()
     say = progress or (lambda _line: None)
     index = {name: i for i, name in enumerate(candidates)}
@@ -217,6 +246,7 @@ def run_search(
 
     n_new = 0
     since_improvement = 0
+    unlikely = 0  # proposals in a row with P(gain > min_gain) < stop_probability
     iteration = 0
     stop_reason = "budget" if budget == 0 else ""
     # Up to batch_size evaluations are in flight; whenever one finishes, the strategy proposes
@@ -267,6 +297,11 @@ def run_search(
                 since_improvement = 0
             else:
                 since_improvement += 1
+            chance = None
+            if by_model and n_new < budget:
+                # asked before each replacement proposal, from everything finished by then
+                chance = strategy.improvement_probability(observations, min_gain)
+                unlikely = unlikely + 1 if chance is not None and chance < stop_probability else 0
             say(
                 f"[{n_new}/{budget}] {'+'.join(datasets)}: {score:.4f}"
                 + (
@@ -275,10 +310,16 @@ def run_search(
                     else ""
                 )
                 + f"; best {best_score:.4f} ({'+'.join(best_datasets)})"
+                + (f"; P(gain > {min_gain:g}) = {chance:.3f}" if chance is not None else "")
             )
             if n_new >= budget:
                 stop_reason = "budget"
-            elif patience is not None and since_improvement >= patience:
+            elif by_model and unlikely >= stop_after:
+                stop_reason = (
+                    f"converged: P(gain > {min_gain:g}) < {stop_probability:g} "
+                    f"for {stop_after} proposals"
+                )
+            elif not by_model and patience is not None and since_improvement >= patience:
                 stop_reason = "patience"
     finally:
         pool.close()  # a stopped search drops what is still queued or running

@@ -102,6 +102,22 @@ class Strategy(ABC):
         """The surrogate's prediction for every combination, or None without a surrogate."""
         return None
 
+    def improvement_probability(
+        self, history: Sequence[Observation], min_gain: float
+    ) -> float | None:
+        """The probability that some combination not in ``history`` beats the best observed one
+        by more than ``min_gain`` (score units), or None where the strategy cannot say.
+
+        A strategy without a probabilistic model keeps this default; one with a model may still
+        answer None while its model is not yet in charge (an initial design).
+        """
+        return None
+
+    @property
+    def has_model(self) -> bool:
+        """Whether ``improvement_probability`` can answer (the search loop's "auto" stopping)."""
+        return type(self).improvement_probability is not Strategy.improvement_probability
+
     # Helpers for subclasses.
 
     def observed(self, history: Sequence[Observation]) -> dict[int, float]:

@@ -84,11 +84,18 @@ class BayesianLinearSurrogate:
     number of observations, not features.
     """
 
-    MAIN_SCALES = (0.1, 0.3, 1.0)
+    MAIN_SCALES = (0.05, 0.15, 0.4, 1.0)
     # A zero scale switches a group off: the evidence then compares simpler models too.
-    PAIR_RATIOS = (0.0, 0.05, 0.2, 0.5)
-    NOISE_SCALES = (0.01, 0.05, 0.15, 0.4)
+    PAIR_RATIOS = (0.0, 0.1, 0.3, 1.0)
+    # Noise sd relative to the observations' sd. The grid reaches 0.8 so that observations that
+    # are mostly noise (a seed-noise sd as large as the differences, as on recorded
+    # landscapes) can be explained as noise; a grid that stops at 0.4 forces most of any
+    # spread to be signal and reads noise as structure.
+    NOISE_SCALES = (0.02, 0.07, 0.2, 0.45, 0.8)
     SIZE_SCALES = (0.0, 1.0)
+    # Observations that hardly differ are standardised by at least this (score units, a tenth
+    # of a point), not blown up to unit spread: a flat landscape then reads as flat.
+    SCALE_FLOOR = 1e-3
 
     def __init__(self, n: int, pairwise: bool = True):
         self.n = n
@@ -99,6 +106,7 @@ class BayesianLinearSurrogate:
         self.scale = 1.0
         self._observed = np.zeros((0, n))
         self._cross: np.ndarray | None = None
+        self._features: tuple[np.ndarray, np.ndarray] | None = None
         self._prior_diag = self._group_kernels(self.x_all, self.x_all, diagonal=True)
 
     def _group_kernels(self, xa: np.ndarray, xb: np.ndarray, diagonal: bool = False) -> np.ndarray:
@@ -124,8 +132,7 @@ class BayesianLinearSurrogate:
     def fit(self, masks: np.ndarray, scores: np.ndarray) -> None:
         y = np.asarray(scores, dtype=float)
         self.offset = float(y.mean())
-        spread = float(y.std())
-        self.scale = spread if spread > 1e-12 else 1.0
+        self.scale = max(float(y.std()), self.SCALE_FLOOR)
         y = (y - self.offset) / self.scale
         self._observed = self.x_all[masks]
         self._cross = None
@@ -192,6 +199,36 @@ class BayesianLinearSurrogate:
         draw = mean + np.linalg.solve(chol.T, rng.standard_normal(len(mean)))
         return (features @ draw) * self.scale + self.offset
 
+    def sample_joint(self, rng: np.random.Generator, n_draws: int) -> np.ndarray:
+        """``n_draws`` joint draws of every combination's latent score (rows; score units).
+
+        Each draw picks a component by its weight and draws the weights of the linear model
+        from that component's posterior, so a draw keeps the correlations between
+        combinations that share auxiliaries, and the spread of the noise level and prior
+        scales the grid holds.
+        """
+        if self._features is None:
+            self._features = design_matrix(self.n, self.pairwise)
+        features, groups = self._features
+        rows = (self._observed * (1 << np.arange(self.n))).sum(1).astype(np.int64)
+        phi = features[rows]
+        counts = rng.multinomial(n_draws, [c.weight for c in self.components])
+        draws = []
+        for component, count in zip(self.components, counts):
+            if count == 0:
+                continue
+            prior_var = component.scales[groups]
+            active = prior_var > 0  # a group switched off contributes nothing, exactly
+            phi_a = phi[:, active]
+            precision = phi_a.T @ phi_a / component.noise_var + np.diag(1.0 / prior_var[active])
+            chol = np.linalg.cholesky(precision)
+            mean = np.linalg.solve(precision, phi_a.T @ component.y / component.noise_var)
+            weights = mean[:, None] + np.linalg.solve(
+                chol.T, rng.standard_normal((len(mean), int(count)))
+            )
+            draws.append((features[:, active] @ weights).T)
+        return np.vstack(draws) * self.scale + self.offset
+
     def condition_on_mean(self, mask: int) -> None:
         """Add a fantasy observation at the current predicted mean (kriging believer): the mean
         stays, the uncertainty around ``mask`` shrinks."""
@@ -233,6 +270,7 @@ class SurrogateStrategy(Strategy):
     enumerates = True
     ACQUISITIONS = ("ei", "ucb", "thompson", "mean")
     DESIGNS = ("partition", "random", "singles")
+    IMPROVEMENT_DRAWS = 1000
 
     def __init__(
         self,
@@ -342,6 +380,42 @@ class SurrogateStrategy(Strategy):
                 incumbent = max(incumbent, float(mean[mask]))
                 current_mean, current_var = self.model.predict()
         return chosen
+
+    def improvement_probability(
+        self, history: Sequence[Observation], min_gain: float
+    ) -> float | None:
+        """P(max over unevaluated combinations of the latent score > latent score of the best
+        observed combination + ``min_gain``), a Monte-Carlo estimate from joint posterior draws.
+
+        Joint draws, because the 2**N combinations are strongly correlated (they share
+        auxiliaries): the union bound 1 - prod(1 - P_i) treats them as independent and stays
+        near 1 with thousands of combinations, max_i P_i ignores that many small chances add
+        up; the maximum of a joint draw counts each way of improving once. The incumbent enters
+        as its latent score, not its observation: a lucky noisy observation does not make the
+        rest look hopeless. None until the initial design is done (the model is not yet
+        proposing).
+        """
+        seen = self.observed(history)
+        if len(seen) >= self.n_combinations:
+            return 0.0
+        if not seen or self._design is None or self._initial(seen, 1):
+            return None
+        masks = np.fromiter(seen, dtype=np.int64)
+        scores = np.fromiter(seen.values(), dtype=float)
+        self.model.fit(masks, scores)
+        # Its own generator, seeded by the history: asking never changes what is proposed.
+        seed = int(self.seed) if isinstance(self.seed, (int, np.integer)) else 0
+        rng = np.random.default_rng([abs(seed), len(seen), 0x5709])
+        free = np.ones(self.n_combinations, dtype=bool)
+        free[masks] = False
+        best = int(masks[int(np.argmax(scores))])
+        chunk = max(1, (1 << 22) // self.n_combinations)  # draws held in memory at once
+        hits, left = 0, self.IMPROVEMENT_DRAWS
+        while left > 0:
+            draws = self.model.sample_joint(rng, min(chunk, left))
+            hits += int((draws[:, free].max(1) - draws[:, best] > min_gain).sum())
+            left -= len(draws)
+        return hits / self.IMPROVEMENT_DRAWS
 
     def predict_all(self, history: Sequence[Observation]) -> dict[Combination, float] | None:
         seen = self.observed(history)
