@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import mlflow
 import pandas as pd
 import pytest
 
+from interrupt import kill_9_when
 from mtlsearch.errors import ConfigError
 from mtlsearch.landscape.synthetic import generate_landscape, write_table
 from mtlsearch.strategies import STRATEGIES
@@ -98,21 +97,8 @@ def test_kill_9_mid_search_then_rerun_loses_and_repeats_nothing(project, table):
     command = [sys.executable, "-m", "kedro", "run", "--pipeline", "search", "--params", params]
     uri = os.environ["MLFLOW_TRACKING_URI"]
     finished_runs(uri)  # create the store first: two processes migrating one new sqlite file race
-    log = open(project / "first_run.log", "w")
-    process = subprocess.Popen(command, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    deadline = time.monotonic() + 300
-    try:
-        while True:
-            runs = finished_runs(uri)
-            if (runs["status"] == "finished").sum() >= 3:
-                break
-            assert process.poll() is None, "the search ended before it could be interrupted: " + (project / "first_run.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "no evaluation finished in time"
-            time.sleep(0.2)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    kill_9_when(command, project, lambda: (finished_runs(uri)["status"] == "finished").sum() >= 3,
+                "three evaluations finished")
     before = finished_runs(uri)
     done_before = set(before.loc[before["status"] == "finished", "datasets"])
     assert 3 <= len(done_before) < 12

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import math
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import mlflow
 import pandas as pd
 import pytest
 
+from interrupt import kill_9_when
 from mtlsearch import tracking
 from mtlsearch.landscape.synthetic import generate_landscape, write_table
 from mtlsearch.search.confirm import confirm, extra_seeds, paired_gain, top_combinations, verdict
@@ -132,23 +131,13 @@ def test_confirmation_resumes_after_kill_9_without_repeating_an_evaluation(proje
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"}
     uri = os.environ["MLFLOW_TRACKING_URI"]
     finished(uri)  # create the store first: two processes migrating one new sqlite file race
-    log = open(project / "first.log", "w")
-    process = subprocess.Popen(command, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    deadline = time.monotonic() + 300
-    try:
-        while True:
-            runs = finished(uri)
-            # the search's four evaluations share one fingerprint; confirmation runs have others
-            if len(runs) >= 6 and runs["fingerprint"].nunique() > 1:
-                break
-            assert process.poll() is None, "the search ended before its confirmation could be interrupted: " + (
-                project / "first.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "no confirmation evaluation finished in time"
-            time.sleep(0.1)
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+
+    def confirming() -> bool:
+        runs = finished(uri)
+        # the search's four evaluations share one fingerprint; confirmation runs have others
+        return len(runs) >= 6 and runs["fingerprint"].nunique() > 1
+
+    kill_9_when(command, project, confirming, "a confirmation evaluation finished")
     before = finished(uri)
     rerun = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]

@@ -7,7 +7,7 @@ handled in sorted order, so ``a+b`` and ``b+a`` name the same mixture.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
