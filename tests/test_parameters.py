@@ -358,7 +358,7 @@ def test_names_mirrored_from_modules_are_theirs():
     from mtlsearch.finetune.training import OPTIMIZERS, SCHEDULES
     from mtlsearch.formatting import mixtures
     from mtlsearch.search.executors import EXECUTORS
-    from mtlsearch.search.run import STOPPING
+    from mtlsearch.search.loop import STOPPING_RULES as STOPPING
 
     lightning = {value for part in typing.get_args(_PRECISION_INPUT) for value in typing.get_args(part)}
     assert set(P.PRECISIONS) == lightning | {"auto"}

@@ -22,18 +22,22 @@ def needs_data(evaluator: str) -> bool:
     return evaluator not in DATA_FREE_EVALUATORS
 
 
+def use_evaluator(evaluator: str) -> None:
+    """Build the ``search`` and ``landscape`` pipelines for ``evaluator`` from now on."""
+    from kedro.framework.project import PACKAGE_NAME, pipelines
+
+    changed = _configured != {"search": evaluator, "landscape": evaluator}
+    _configured.update(search=evaluator, landscape=evaluator)
+    if changed and PACKAGE_NAME:
+        # pipelines registered before the parameters were known (or by an earlier session of
+        # this process) are dropped, so the next access builds them for this evaluator
+        pipelines.configure(f"{PACKAGE_NAME}.pipeline_registry")
+
+
 class EvaluatorChoice:
     """Kedro hook: record ``search.evaluator`` before the run's pipelines are built."""
 
     @hook_impl
     def after_context_created(self, context) -> None:
-        from kedro.framework.project import PACKAGE_NAME, pipelines
-
         search = context.params.get("search") or {}
-        evaluator = str(search.get("evaluator") or "finetune")
-        changed = _configured != {"search": evaluator, "landscape": evaluator}
-        _configured.update(search=evaluator, landscape=evaluator)
-        if changed:
-            # pipelines registered before the parameters were known (or by an earlier session
-            # of this process) are dropped, so the next access builds them for this evaluator
-            pipelines.configure(f"{PACKAGE_NAME}.pipeline_registry")
+        use_evaluator(str(search.get("evaluator") or "finetune"))

@@ -49,7 +49,7 @@ MIXING = ("equal", "proportional", "temperature")
 MIXTURE_POLICIES = ("equal", "fixed_target")
 SELECTION_SPLITS = ("dev", "test")
 # mtlsearch.evaluation.evaluators.EVALUATORS, mtlsearch.search.executors.EXECUTORS,
-# mtlsearch.search.run.STOPPING
+# mtlsearch.search.loop.STOPPING_RULES
 EVALUATORS = ("finetune", "table")
 EXECUTORS = ("local", "ray")
 STOPPING = ("auto", "patience", "model")

@@ -62,6 +62,12 @@ def close_tour(page):
 def test_viz_build_exports_and_renders_every_pipeline(project, viz_build, tmp_path):
     from kedro.framework.project import pipelines
 
+    from mtlsearch.composition import use_evaluator
+
+    # as `kedro viz build` sees the project: the configured (fine-tune) evaluator, whatever an
+    # earlier session of this test process ran with
+    use_evaluator("finetune")
+
     main = json.loads((viz_build / "api" / "main").read_text())
     assert set(PIPELINES) <= {p["id"] for p in main["pipelines"]}
     for name in PIPELINES:

@@ -189,13 +189,15 @@ def test_surrogate_initial_design_sees_every_auxiliary_once():
     strategy = make_strategy("surrogate", 11, seed=3)
     design = strategy.propose([], n=20)
     assert design[0].combination == frozenset()
-    groups = [p.combination for p in design[1:]]
+    # Small groups, then the whole pool (one large mixture anchors the model there).
+    groups = [p.combination for p in design[1:-1]]
+    assert design[-1].combination == frozenset(range(11))
     assert sorted(i for g in groups for i in g) == list(range(11))
     assert all(2 <= len(g) <= 3 for g in groups)
     # The design is what is left of it: evaluations already made count towards it.
     history = [Observation(frozenset(), 0.5), Observation(groups[0], 0.4)]
     rest = [p.combination for p in strategy.propose(history, n=20)]
-    assert rest == groups[1:]
+    assert rest == [*groups[1:], frozenset(range(11))]
 
 
 def test_surrogate_is_reproducible_for_a_seed():

@@ -256,14 +256,15 @@ class SurrogateStrategy(Strategy):
 
     * "partition" (default): the auxiliaries shuffled and split into ``n_initial`` groups
       (default: groups of two or three), so that every auxiliary has been seen once, in a small
-      mixture, after a handful of evaluations;
+      mixture, after a handful of evaluations; then (four or more candidates) the whole pool;
     * "random": ``n_initial`` random combinations of a quarter to half of the auxiliaries;
     * "singles": the target with each auxiliary alone (N evaluations; ``n_initial`` unused).
 
     Evaluations already in the history count towards the design. Then it proposes by
     ``acquisition``: "ei" expected improvement (default), "ucb" upper confidence bound, "thompson"
     posterior samples, "mean" pure exploitation. It never stops on its own before every
-    combination is evaluated: the caller's budget and patience end the search.
+    combination is evaluated; ``improvement_probability`` tells the search loop when more
+    evaluations are unlikely to pay (its "model" stopping rule).
     """
 
     name = "surrogate"
@@ -304,7 +305,7 @@ class SurrogateStrategy(Strategy):
 
     def _initial(self, seen: dict[int, float], n: int) -> list[int]:
         """What is left of the initial design: the target alone, then the design combinations,
-        for as long as the history holds fewer than ``n_initial + 1`` combinations."""
+        for as long as the history holds fewer combinations than the design and the target."""
         if self._design is None:
             if self.design == "singles":
                 self._design = [1 << i for i in range(self.n_candidates)]
@@ -314,13 +315,19 @@ class SurrogateStrategy(Strategy):
                 order = self.rng.permutation(self.n_candidates)
                 groups = np.array_split(order, max(1, min(self.n_initial, self.n_candidates)))
                 self._design = [to_mask(g) for g in groups if len(g)]
+                # Then the whole pool: without one large mixture the model only extrapolates
+                # to them, and auxiliaries that pay off only together look hopeless to it
+                # (and to the stopping rule that asks it).
+                whole = self.n_combinations - 1
+                if self.n_candidates >= 4 and whole not in self._design:
+                    self._design.append(whole)
             else:
                 sizes = inclusion_matrix(self.n_candidates).sum(1)
                 low, high = max(1, self.n_candidates // 4), max(1, (self.n_candidates + 1) // 2)
                 pool = np.flatnonzero((sizes >= low) & (sizes <= high))
                 picks = self.rng.choice(pool, size=min(self.n_initial, len(pool)), replace=False)
                 self._design = [int(m) for m in picks]
-        missing = self.n_initial + 1 - len(seen)
+        missing = len(self._design) + 1 - len(seen)
         chosen = [m for m in [0, *self._design] if m not in seen][: max(0, missing)]
         return chosen[:n]
 
