@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NoReturn
 
+from mtlsearch.combinations import SEPARATOR
 from mtlsearch.errors import ConfigError
 
 # The member metrics every scored dataset has (item scores), and those of classification only
@@ -55,7 +56,6 @@ EXECUTORS = ("local", "ray")
 STOPPING = ("auto", "patience", "model")
 # LlamaConfig arguments that mtlsearch.finetune.modeling.build_model takes from the tokenizer
 TOKENIZER_CONFIG_KEYS = ("vocab_size", "bos_token_id", "eos_token_id", "pad_token_id")
-SEPARATOR = "+"
 
 # ---------------------------------------------------------------------------------------------
 # checks: each returns the checked value or raises a one-line ConfigError naming the key

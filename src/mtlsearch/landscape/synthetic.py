@@ -33,9 +33,9 @@ code, and every one is observed with noise (``score`` noisy, ``true_score`` nois
   the observation noise;
 * ``target_alone``: every auxiliary hurts, and the target alone beats every combination by 1 to
   3 points;
-* ``late``: a group of five to seven auxiliaries that each hurt alone and in pairs but pay off
-  together (pairwise synergies), so that the optimum is a large combination a search reaches
-  late, behind a decoy auxiliary that helps a little on its own;
+* ``late``: a group of five to seven auxiliaries (at most N - 3) that each hurt alone and in
+  pairs but pay off together (pairwise synergies), so that the optimum is a large combination a
+  search reaches late, behind a decoy auxiliary that helps a little on its own;
 * ``skills``: held out for benchmarks, never for tuning: the target needs a few skills, each
   auxiliary teaches some of them partly, a skill's coverage grows as a noisy-OR of what the
   mixture teaches (redundancy of every order, not pairs), and every auxiliary costs domain
@@ -291,7 +291,9 @@ def _target_alone_scores(rng: np.random.Generator, x: np.ndarray) -> tuple[np.nd
 def _late_scores(rng: np.random.Generator, x: np.ndarray) -> tuple[np.ndarray, float]:
     n = x.shape[1]
     effects = -rng.gamma(2.0, 0.003, size=n)
-    size = min(n, int(rng.integers(5, 8)))
+    # At least three auxiliaries stay outside (a decoy and two that hurt), so that the optimum
+    # is a large combination but never simply the whole pool.
+    size = max(0, min(n - 3, int(rng.integers(5, 8))))
     group = rng.choice(n, size=size, replace=False)
     effects[group] = -rng.uniform(0.002, 0.008, size=size)
     synergy = np.zeros((n, n))

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from mtlsearch.combinations import SEPARATOR
 from mtlsearch.landscape.recorded import LandscapeSettings, measure_noise, record_landscape, summarize, summary_markdown
 
 
 def landscape_search(landscape: dict, search: dict) -> dict:
     """The search parameters aimed at the landscape's target and pool (the evaluator's settings)."""
     settings = LandscapeSettings.from_params(landscape)
-    return {**dict(search), "target": settings.target, "candidates": "+".join(settings.pool)}
+    return {**dict(search), "target": settings.target, "candidates": SEPARATOR.join(settings.pool)}
 
 
 def landscape_table(evaluator, landscape: dict, search: dict) -> pd.DataFrame:
