@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import itertools
+import json
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mtlsearch.errors import ConfigError
 from mtlsearch.evaluation.table import TableEvaluator
 from mtlsearch.landscape.synthetic import (
+    ALL_FAMILIES,
     FAMILIES,
+    GENERATORS,
+    HELD_OUT,
+    REAL_PROFILES,
     all_masks,
     dilution_penalty,
+    fit_real_profile,
     generate_landscape,
     saturating_gain,
     write_table,
@@ -156,3 +164,89 @@ def test_written_table_reads_back_through_the_table_evaluator(tmp_path):
 
 def lookup_target(table, members) -> float:
     return dict(zip(table["datasets"], table["score"]))["+".join(sorted(["bc2gm", *members]))]
+
+
+RECORDED = Path(__file__).resolve().parents[2] / "docs" / "landscapes"
+
+
+def true_of(table) -> dict[str, float]:
+    return dict(zip(table["datasets"], table["true_score"]))
+
+
+def test_generators_are_apart_from_the_families_and_one_is_held_out():
+    assert set(GENERATORS) == {"independent", "real_shaped", "target_alone", "late", "skills"}
+    assert set(HELD_OUT) <= set(GENERATORS) and not set(GENERATORS) & set(FAMILIES)
+    assert ALL_FAMILIES == FAMILIES + GENERATORS
+
+
+@pytest.mark.parametrize("family", GENERATORS)
+def test_generator_tables_are_complete_noisy_and_reproducible(family):
+    table = generate_landscape(family, N, seed=1, candidates=NAMES)
+    assert len(table) == 2**N and table["datasets"].is_unique
+    assert table["score"].between(0, 1).all() and table["true_score"].between(0, 1).all()
+    assert not np.allclose(table["score"], table["true_score"])
+    assert table.equals(generate_landscape(family, N, seed=1, candidates=NAMES))
+    other = generate_landscape(family, N, seed=2, candidates=NAMES)
+    assert not np.allclose(table["true_score"], other["true_score"])
+    quiet = generate_landscape(family, N, seed=1, candidates=NAMES, noise_sd=0.0)
+    np.testing.assert_allclose(quiet["score"], quiet["true_score"])
+    np.testing.assert_allclose(quiet["true_score"], table["true_score"])
+
+
+def test_independent_generator_has_helpful_neutral_and_harmful_auxiliaries():
+    effects = []
+    for seed in range(10):
+        table = generate_landscape("independent", 10, seed=seed)
+        truth = true_of(table)
+        effects += [truth[f"aux{i:02d}+t"] - truth["t"] for i in range(10)]
+    effects = np.array(effects)
+    assert np.mean(effects > 0.005) > 0.1
+    assert np.mean(effects < -0.005) > 0.2
+    assert np.mean(np.abs(effects) < 0.004) > 0.15  # neutral, but for a little dilution
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_target_alone_beats_every_combination_by_a_clear_margin(seed):
+    truth = true_of(generate_landscape("target_alone", 9, seed=seed))
+    alone = truth.pop("t")
+    assert alone - max(truth.values()) >= 0.01 - 1e-12
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_late_optimum_is_large_but_not_the_whole_pool(seed):
+    n = 8 + seed % 4
+    truth = true_of(generate_landscape("late", n, seed=seed))
+    optimum = max(truth, key=truth.get)
+    assert 5 <= optimum.count("+") < n
+    members = [m for m in optimum.split("+") if m != "t"]
+    # most of its members hurt on their own
+    assert sum(truth["+".join(sorted(["t", m]))] < truth["t"] for m in members) >= 4
+
+
+def test_real_profiles_are_the_fit_of_the_recorded_landscapes():
+    fitted = []
+    for path in sorted(RECORDED.rglob("*.csv")):
+        if path.stem.endswith("noise"):
+            continue
+        noise = json.loads(path.with_name(path.stem + ".summary.json").read_text())["noise_sd"]
+        if noise > 0:  # the flat landscape (F1 0 everywhere) has no shape to fit
+            name = path.relative_to(RECORDED).with_suffix("").as_posix()
+            fitted.append(fit_real_profile(pd.read_csv(path), noise, name))
+    assert [f.name for f in fitted] == [p.name for p in REAL_PROFILES]
+    for fit, profile in zip(fitted, REAL_PROFILES):
+        assert fit.alone == pytest.approx(profile.alone, abs=1e-4)
+        assert fit.drop == pytest.approx(profile.drop, abs=1e-4)
+        assert fit.ratio == pytest.approx(profile.ratio, abs=1e-6)
+        assert fit.effects == pytest.approx(profile.effects, abs=1e-4)
+        assert fit.interaction_sd == pytest.approx(profile.interaction_sd, abs=1e-4)
+        assert fit.noise_sd == pytest.approx(profile.noise_sd, abs=1e-4)
+
+
+def test_real_shaped_landscapes_carry_a_recorded_profile_and_its_noise():
+    for seed in range(6):
+        table = generate_landscape("real_shaped", 8, seed=seed)
+        truth = true_of(table)
+        profile = next(p for p in REAL_PROFILES if truth["t"] == pytest.approx(p.alone))
+        residual = table["score"] - table["true_score"]
+        inside = (table["score"] > 0) & (table["score"] < 1)  # clipping shrinks the noise
+        assert residual[inside].std() == pytest.approx(profile.noise_sd, rel=0.3)

@@ -51,13 +51,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mtlsearch.combinations import SEPARATOR
 from mtlsearch.errors import ConfigError
 
 FAMILIES = ("additive", "pairwise", "dilution", "saturation", "mixed", "noisy")
 GENERATORS = ("independent", "real_shaped", "target_alone", "late", "skills")
 HELD_OUT = ("skills",)
 ALL_FAMILIES = FAMILIES + GENERATORS
-SEPARATOR = "+"
 DEFAULT_NOISE_SD = 0.004
 
 
