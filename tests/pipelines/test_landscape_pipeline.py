@@ -13,7 +13,7 @@ from mtlsearch.errors import ConfigError
 from mtlsearch.evaluation.table import TableEvaluator
 from mtlsearch.landscape.synthetic import generate_landscape, write_table
 
-from test_search_pipeline import finished_runs
+from mlflow_runs import finished_runs
 
 
 @pytest.fixture

@@ -11,25 +11,10 @@ import pandas as pd
 import pytest
 
 from interrupt import kill_9_when
+from mlflow_runs import finished_runs
 from mtlsearch.errors import ConfigError
 from mtlsearch.landscape.synthetic import generate_landscape, write_table
 from mtlsearch.strategies import STRATEGIES
-
-
-def finished_runs(tracking_uri: str) -> pd.DataFrame:
-    client = mlflow.MlflowClient(tracking_uri)
-    experiment = client.get_experiment_by_name("mtlsearch")
-    if experiment is None:
-        return pd.DataFrame(columns=["datasets", "status", "run_id"])
-    runs = client.search_runs([experiment.experiment_id], "tags.`mtlsearch.kind` = 'evaluation'", max_results=10000)
-    return pd.DataFrame(
-        [
-            {"datasets": r.data.tags["mtlsearch.datasets"], "status": r.data.tags.get("mtlsearch.status"),
-             "run_id": r.info.run_id, "parent": r.data.tags.get("mlflow.parentRunId")}
-            for r in runs
-        ],
-        columns=["datasets", "status", "run_id", "parent"],
-    )
 
 
 @pytest.fixture

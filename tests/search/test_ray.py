@@ -13,7 +13,7 @@ import pytest
 
 from mtlsearch.landscape.synthetic import generate_landscape, write_table
 
-from test_search_pipeline import finished_runs
+from mlflow_runs import finished_runs
 
 
 def all_runs(uri):
