@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
+from kedro.framework.hooks import hook_impl
 
 from mtlsearch.combinations import SEPARATOR, combination_name
 from mtlsearch.search.loop import Evaluation
@@ -407,17 +408,8 @@ class EvaluationRunHook:
     (its input ``evaluation_run``) marks that run FAILED with the reason, so that a run left
     behind is never taken for a result."""
 
-    @staticmethod
-    def _hook_impl(fn):
-        from kedro.framework.hooks import hook_impl
-
-        return hook_impl(fn)
-
+    @hook_impl
     def on_node_error(self, error, node, catalog, inputs, is_async, run_id) -> None:
         run = (inputs or {}).get("evaluation_run")
         if isinstance(run, Mapping) and run.get("run_id"):
             fail_evaluation(run["run_id"], f"{type(error).__name__}: {error}")
-
-
-# decorated here so that importing this module for the ledger does not need Kedro's hook machinery
-EvaluationRunHook.on_node_error = EvaluationRunHook._hook_impl(EvaluationRunHook.on_node_error)
