@@ -66,7 +66,7 @@ def test_missing_column_names_line_1(folder):
         ("3,5,A sentence.", "expected a label 0, 1 or 2, found '3'"),
         ("weak,5,A sentence.", "expected a label 0, 1 or 2"),
         ('1,5,"  "', "expected a non-empty sentence"),
-        ("1,5", "expected a non-empty sentence"),
+        ("1,5", "expected 3 comma-separated fields as in the header"),
         ("1,,A sentence.", "expected a non-empty pmid"),
     ],
 )

@@ -28,6 +28,8 @@ TRAIN = (
 )
 # no blank line at the end; stray I- tags start mentions (after O, and after another type)
 TEST = "the\tO\nS\tI-GENE\n-\tI-GENE\n100\tI-GENE\nnaloxone\tB-Chemical\nshock\tI-Disease"
+# 'toy' is not in TAGS: its tag set comes from the option
+TOY_TAGS = ["O", "B-GENE", "I-GENE", "B-Chemical", "I-Chemical", "B-Disease", "I-Disease"]
 
 
 def _record(split, index, text, items, types):
@@ -45,7 +47,7 @@ def _record(split, index, text, items, types):
 def test_reads_sentences_mentions_and_splits(tmp_path):
     (tmp_path / "train.tsv").write_text(TRAIN)
     (tmp_path / "test.tsv").write_text(TEST)
-    records = list(read_iob("toy", tmp_path, {"train": "train.tsv", "test": "test.tsv"}))
+    records = list(read_iob("toy", tmp_path, {"train": "train.tsv", "test": "test.tsv"}, tags=TOY_TAGS))
     assert records == [
         _record(
             "train",
@@ -81,22 +83,22 @@ def test_registered_under_its_name():
     [
         ("a\tO\nb\tO\textra\n", 2, "2 TAB-separated columns"),
         ("a\tO\n\nb O\n", 3, "2 TAB-separated columns"),
-        ("a\tO\nb\tB_GENE\n", 2, "a tag 'O', 'B-TYPE' or 'I-TYPE'"),
+        ("a\tO\nb\tB_GENE\n", 2, "a tag of toy: O, B-GENE, I-GENE, B-Chemical"),
         ("a\tO\n\n\tO\n", 3, "2 TAB-separated columns"),
     ],
 )
 def test_malformed_line_names_file_and_line(tmp_path, content, line, expected):
     (tmp_path / "bad.tsv").write_text(content)
     with pytest.raises(DatasetFormatError, match=rf"'toy': .*bad\.tsv, line {line}: expected {re.escape(expected)}"):
-        list(read_iob("toy", tmp_path, {"train": "bad.tsv"}))
+        list(read_iob("toy", tmp_path, {"train": "bad.tsv"}, tags=TOY_TAGS))
 
 
 def test_rejects_unknown_split_and_options(tmp_path):
     (tmp_path / "train.tsv").write_text(TRAIN)
     with pytest.raises(ConfigError, match="split 'validation'"):
-        list(read_iob("toy", tmp_path, {"validation": "train.tsv"}))
-    with pytest.raises(ConfigError, match="takes no options"):
-        list(read_iob("toy", tmp_path, {"train": "train.tsv"}, scheme="iobes"))
+        list(read_iob("toy", tmp_path, {"validation": "train.tsv"}, tags=TOY_TAGS))
+    with pytest.raises(ConfigError, match="takes only the option 'tags'"):
+        list(read_iob("toy", tmp_path, {"train": "train.tsv"}, tags=TOY_TAGS, scheme="iobes"))
 
 
 def test_missing_file_is_named(tmp_path):

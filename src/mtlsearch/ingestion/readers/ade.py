@@ -5,7 +5,10 @@
   lines; it becomes one example (the first line of each (PMID, sentence) pair counts).
 - ``negative``: ``ADE-NEG.txt``, lines ``PMID NEG sentence``; every line is one example.
 
-The source has no split (``split`` is ``None``); the PMID is the document.
+The source has no split (``split`` is ``None``); the PMID is the document. Each line must be
+whole: the offsets of a .rel line span as many characters as the text they belong to, and the
+last line of either file ends with a line end (the release ends its lines; a cut sentence or
+offset is otherwise indistinguishable from a whole one). A file without any line is an error.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from mtlsearch.errors import ConfigError, DatasetFormatError
-from mtlsearch.ingestion.readers.base import Record, numbered_lines
+from mtlsearch.ingestion.readers.base import Record, at_least_one, numbered_lines
 
 POSITIVE = "ADE"
 NEGATIVE = "not ADE"
@@ -26,7 +29,7 @@ _NEG_LINE = re.compile(r"^(\S+)\s+NEG\s+(\S.*)$")
 def _positives(dataset: str, path: Path) -> Iterator[Record]:
     seen: set[tuple[str, str]] = set()
     per_pmid: dict[str, int] = {}
-    for lineno, line in numbered_lines(dataset, path):
+    for lineno, line in numbered_lines(dataset, path, final_line_end=True):
         if not line.strip():
             continue
         fields = line.split("|")
@@ -40,6 +43,10 @@ def _positives(dataset: str, path: Path) -> Iterator[Record]:
         for field in (fields[3], fields[4], fields[6], fields[7]):
             if not field.strip().isdigit():
                 raise DatasetFormatError(dataset, path, lineno, "integer offsets in fields 4, 5, 7 and 8", field)
+        for name, (text, begin, end) in (("effect", fields[2:5]), ("drug", fields[5:8])):
+            if int(end) - int(begin) != len(text):
+                expected = f"the {name}'s offsets {begin}-{end} to span its {len(text)} characters"
+                raise DatasetFormatError(dataset, path, lineno, expected, line)
         if (pmid, sentence) in seen:
             continue
         seen.add((pmid, sentence))
@@ -55,7 +62,7 @@ def _positives(dataset: str, path: Path) -> Iterator[Record]:
 
 
 def _negatives(dataset: str, path: Path) -> Iterator[Record]:
-    for lineno, line in numbered_lines(dataset, path):
+    for lineno, line in numbered_lines(dataset, path, final_line_end=True):
         if not line.strip():
             continue
         match = _NEG_LINE.match(line)
@@ -89,4 +96,4 @@ def read_ade(dataset: str, folder: Path, files: Mapping[str, str], **options: ob
             path = Path(folder) / files[key]
             if not path.is_file():
                 raise DatasetFormatError(dataset, path, None, f"the '{key}' file of the ADE corpus")
-            yield from read(dataset, path)
+            yield from at_least_one(dataset, path, read(dataset, path), "line")

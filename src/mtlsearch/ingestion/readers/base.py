@@ -44,21 +44,61 @@ class Record(TypedDict):
     item_types: list[str]
 
 
-def numbered_lines(dataset: str, path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, str]]:
+def numbered_lines(
+    dataset: str, path: Path, encoding: str = "utf-8", *, final_line_end: bool = False
+) -> Iterator[tuple[int, str]]:
     """Yield ``(line number, line without its end)`` of a text file, one line at a time.
 
     CRLF and LF endings are both accepted. A file that is not valid text raises a
-    :class:`DatasetFormatError` naming the line.
+    :class:`DatasetFormatError` naming the line of the first bad byte. With ``final_line_end``
+    a last line without its line end is an error too (raised before that line is yielded): for
+    formats whose last field is free text or an id, a file cut inside its last line looks
+    exactly like a whole one except for the missing line end.
     """
     lineno = 0
     try:
         with open(path, encoding=encoding, newline="") as handle:
             for lineno, line in enumerate(handle, start=1):
+                if final_line_end and not line.endswith(("\n", "\r")) and line.strip():
+                    raise DatasetFormatError(
+                        dataset, path, lineno, "a line end after the last line (the file ends inside it)", line
+                    )
                 yield lineno, line.rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise undecodable(dataset, path, encoding) from None
+
+
+def undecodable(dataset: str, path: Path, encoding: str = "utf-8") -> DatasetFormatError:
+    """The error for a file that is not valid ``encoding`` text, naming the line of the first bad byte.
+
+    The file is decoded again as a whole: a decoding error raised while reading text mode
+    carries an offset into the chunk being decoded, not into the file, and the line count of
+    the lines read so far stops at the start of that chunk.
+    """
+    raw = Path(path).read_bytes()
+    try:
+        raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise DatasetFormatError(
-            dataset, path, lineno + 1, f"{encoding} text", found=exc.object[exc.start : exc.end]
-        ) from exc
+        before = raw[: exc.start].decode(encoding)
+        # the line breaks text mode with newline="" splits on: LF, CR LF and a lone CR
+        breaks = before.count("\n") + before.count("\r") - before.count("\r\n")
+        return DatasetFormatError(dataset, path, breaks + 1, f"{encoding} text", found=raw[exc.start : exc.end])
+    # the file changed between the two reads; nothing better to point at
+    return DatasetFormatError(dataset, path, None, f"{encoding} text")
+
+
+def at_least_one(dataset: str, path: Path, records: Iterator[Record], what: str = "record") -> Iterator[Record]:
+    """Yield ``records``, then raise a :class:`DatasetFormatError` if there were none.
+
+    A file named for a split that holds nothing (empty, blank, or a header only) is a file that
+    was not copied whole, not a split without examples.
+    """
+    count = 0
+    for record in records:
+        count += 1
+        yield record
+    if not count:
+        raise DatasetFormatError(dataset, path, None, f"at least one {what} (the file holds none)")
 
 
 _SPACES = re.compile(r"\s+")

@@ -1,9 +1,9 @@
 """The canonical JSON lines format: how to bring a dataset of your own.
 
-Files are UTF-8 text with one JSON object per line (blank lines are skipped; CRLF or LF endings).
-The configuration entry names them as ``files: {<any name>: <path or glob relative to the
-dataset folder>}``; every file a pattern matches is read, in sorted order, and patterns are read
-in the order given. Keys of each object:
+Files are UTF-8 text with one JSON object per line (blank lines are skipped; CRLF or LF endings);
+a file without any object is an error. The configuration entry names them as ``files: {<any
+name>: <path or glob relative to the dataset folder>}``; every file a pattern matches is read, in
+sorted order, and patterns are read in the order given. Keys of each object:
 
 ``text`` (required)
     The model's input: a string with at least one non-white-space character. Surrounding white
@@ -44,7 +44,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from mtlsearch.errors import ConfigError, DatasetFormatError
-from mtlsearch.ingestion.readers.base import SPLITS, Record, normalize_space, numbered_lines, source_files
+from mtlsearch.ingestion.readers.base import (
+    SPLITS,
+    Record,
+    at_least_one,
+    normalize_space,
+    numbered_lines,
+    source_files,
+)
 
 DEFAULT_ITEM_TYPE = "item"
 
@@ -113,21 +120,26 @@ def read_canonical_jsonl(
     seen: dict[str, tuple[Path, int]] = {}
     for pattern in files.values():
         for path in source_files(dataset, Path(folder), pattern):
-            for lineno, line in numbered_lines(dataset, path):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DatasetFormatError(dataset, path, lineno, f"a JSON object ({exc.msg})", line) from None
-                record = _record(dataset, path, lineno, obj)
-                first = seen.setdefault(record["example_id"], (path, lineno))
-                if first != (path, lineno):
-                    raise DatasetFormatError(
-                        dataset,
-                        path,
-                        lineno,
-                        f"a unique id (already used at {first[0]}, line {first[1]})",
-                        record["example_id"],
-                    )
-                yield record
+            yield from at_least_one(dataset, path, _read_file(dataset, path, seen), "example")
+
+
+def _read_file(dataset: str, path: Path, seen: dict[str, tuple[Path, int]]) -> Iterator[Record]:
+    # a line cut short is not valid JSON, so a cut file already fails on its last line
+    for lineno, line in numbered_lines(dataset, path):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetFormatError(dataset, path, lineno, f"a JSON object ({exc.msg})", line) from None
+        record = _record(dataset, path, lineno, obj)
+        first = seen.setdefault(record["example_id"], (path, lineno))
+        if first != (path, lineno):
+            raise DatasetFormatError(
+                dataset,
+                path,
+                lineno,
+                f"a unique id (already used at {first[0]}, line {first[1]})",
+                record["example_id"],
+            )
+        yield record

@@ -32,7 +32,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from mtlsearch.errors import ConfigError, DatasetFormatError
-from mtlsearch.ingestion.readers.base import SPLITS, Record, normalize_space, numbered_lines, source_files
+from mtlsearch.ingestion.readers.base import (
+    SPLITS,
+    Record,
+    at_least_one,
+    normalize_space,
+    numbered_lines,
+    source_files,
+)
 
 KEYS = ("SUBJECT_TEXT", "PREDICATE", "OBJECT_TEXT", "SENTENCE")
 
@@ -48,7 +55,7 @@ def read_git_jsonl(dataset: str, folder: Path, files: Mapping[str, str], **optio
             raise ConfigError(f"dataset '{dataset}': split '{split}' is not one of {SPLITS}")
         k = 0
         for path in source_files(dataset, Path(folder), relative):
-            for record in _read_file(dataset, split, path, k):
+            for record in at_least_one(dataset, path, _read_file(dataset, split, path, k), "triple"):
                 k += 1
                 yield record
 

@@ -18,7 +18,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from mtlsearch.errors import ConfigError, DatasetFormatError
-from mtlsearch.ingestion.readers.base import SPLITS, Record, normalize_space, numbered_lines, source_files
+from mtlsearch.ingestion.readers.base import (
+    SPLITS,
+    Record,
+    at_least_one,
+    normalize_space,
+    numbered_lines,
+    source_files,
+)
 
 
 def _get(dataset: str, path: Path, lineno: int, obj: object, key: str | int, kind: type, where: str) -> object:
@@ -74,11 +81,16 @@ def read_phee_json(dataset: str, folder: Path, files: Mapping[str, str], **optio
         if split not in SPLITS:
             raise ConfigError(f"dataset '{dataset}': file key '{split}' is not a split {SPLITS}")
         for path in source_files(dataset, Path(folder), pattern):
-            for lineno, line in numbered_lines(dataset, path):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DatasetFormatError(dataset, path, lineno, f"a JSON object ({exc.msg})", line) from None
-                yield _record(dataset, split, path, lineno, obj)
+            yield from at_least_one(dataset, path, _read_file(dataset, split, path), "sentence")
+
+
+def _read_file(dataset: str, split: str, path: Path) -> Iterator[Record]:
+    # a line cut short is not valid JSON, so a cut file already fails on its last line
+    for lineno, line in numbered_lines(dataset, path):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetFormatError(dataset, path, lineno, f"a JSON object ({exc.msg})", line) from None
+        yield _record(dataset, split, path, lineno, obj)

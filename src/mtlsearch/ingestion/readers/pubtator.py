@@ -11,6 +11,11 @@ One example per document: the text is ``title + " " + abstract`` (the text the m
 index) and the items are ``"entity1 | relation type | entity2"``, one per relation line in file
 order. Relations link concept IDs, not mentions, so each ID is named by the text of its first
 mention in the document; a mention carrying several comma-separated IDs names each of them.
+
+A record is whole only if each of its lines is: a title and then an abstract line, mentions with
+all 6 fields and offsets into the text, relations with all 5 fields, and a line end after the
+last line of the file (a file cut inside a passage or an ID is otherwise indistinguishable from
+a whole one). A file with no document at all is an error too.
 """
 
 from __future__ import annotations
@@ -20,7 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mtlsearch.errors import ConfigError, DatasetFormatError
-from mtlsearch.ingestion.readers.base import SPLITS, Record, normalize_space, numbered_lines, source_files
+from mtlsearch.ingestion.readers.base import (
+    SPLITS,
+    Record,
+    at_least_one,
+    normalize_space,
+    numbered_lines,
+    source_files,
+)
 
 _NO_ID = "-"
 
@@ -33,7 +45,7 @@ def read_pubtator(dataset: str, folder: Path, files: Mapping[str, str], **option
         if split not in SPLITS:
             raise ConfigError(f"dataset '{dataset}': split '{split}' is not one of {SPLITS}")
         for path in source_files(dataset, Path(folder), relative):
-            yield from _read_file(dataset, split, path)
+            yield from at_least_one(dataset, path, _read_file(dataset, split, path), "document")
 
 
 @dataclass
@@ -54,7 +66,7 @@ class _Document:
 
 def _read_file(dataset: str, split: str, path: Path) -> Iterator[Record]:
     doc: _Document | None = None
-    for lineno, line in numbered_lines(dataset, path):
+    for lineno, line in numbered_lines(dataset, path, final_line_end=True):
         if not line.strip():
             if doc is not None:
                 yield _finish(dataset, split, path, doc)
@@ -98,9 +110,11 @@ def _annotation(dataset: str, path: Path, lineno: int, line: str, doc: _Document
     if len(fields) == 6:
         _mention(dataset, path, lineno, fields, doc)
     elif len(fields) == 5 and not fields[1].strip().isdigit():
-        _, relation_type, id1, id2, _ = (f.strip() for f in fields)
-        if not relation_type or not id1 or not id2:
-            raise DatasetFormatError(dataset, path, lineno, "a relation type and two concept IDs", found=line)
+        _, relation_type, id1, id2, novelty = (f.strip() for f in fields)
+        if not relation_type or not id1 or not id2 or not novelty:
+            raise DatasetFormatError(
+                dataset, path, lineno, "a relation type, two concept IDs and a novelty label", found=line
+            )
         doc.relations.append((lineno, relation_type, id1, id2))
     else:
         raise DatasetFormatError(
@@ -131,6 +145,10 @@ def _mention(dataset: str, path: Path, lineno: int, fields: list[str], doc: _Doc
     name = normalize_space(mention)
     if not name:
         raise DatasetFormatError(dataset, path, lineno, "a non-blank mention text", found=mention)
+    if not fields[4].strip() or not fields[5].strip():
+        raise DatasetFormatError(
+            dataset, path, lineno, "a non-empty entity type and concept IDs ('-' for none)", found=fields[4:]
+        )
     for concept in fields[5].split(","):
         concept = concept.strip()
         if not concept or concept == _NO_ID:

@@ -1,11 +1,13 @@
 """BioNLP shared-task standoff (GENIA 2011 / 2013 GE task) as sentence-level trigger detection.
 
 Each split directory holds documents ``<name>.txt`` (plain text) with ``<name>.a2`` (the
-annotation to predict; ``<name>.a1``, the given proteins, is not needed here). Text-bound lines of
-the .a2 file, ``T<n> TAB <Type> <start> <end> TAB <text>``, whose type is an event type are event
-triggers; ``Entity`` and ``Anaphora`` mentions are not. The other .a2 lines (``E`` events, ``M``
-modifications, ``R`` relations, ``A``/``N`` attributes and notes, ``*`` equivalences) are checked
-for shape and otherwise ignored.
+annotation to predict) and optionally ``<name>.a1`` (the given proteins: not needed here, but
+checked like the .a2 when present). Text-bound lines of the .a2 file, ``T<n> TAB <Type> <start>
+<end> TAB <text>``, whose type is an event type are event triggers; ``Entity`` and ``Anaphora``
+mentions are not. The other .a2 lines (``E`` events, ``M`` modifications, ``R`` relations,
+``A``/``N`` attributes and notes, ``*`` equivalences) are checked for shape and otherwise ignored.
+A file cut short shows as a line short of fields, an offset past the end of the text, a span
+whose text differs, an empty .txt, or an .a1/.a2 whose last line has no line end.
 
 The text carries no sentence boundaries, so a naive splitter cuts it after ``.``, ``!`` or ``?``
 followed by white space and an upper-case letter, digit or opening bracket, and at every line
@@ -22,7 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from mtlsearch.errors import ConfigError, DatasetFormatError
-from mtlsearch.ingestion.readers.base import SPLITS, Record, normalize_space, numbered_lines
+from mtlsearch.ingestion.readers.base import SPLITS, Record, normalize_space, numbered_lines, undecodable
 
 NON_EVENT_TYPES = ("Entity", "Anaphora")
 
@@ -58,44 +60,53 @@ def article_id(name: str) -> str:
     return match.group(1) if match else name
 
 
+def _annotations(dataset: str, path: Path, text: str) -> Iterator[tuple[int, str, int, str]]:
+    """``(line, type, start, text)`` of the text-bound lines of a .a1 or .a2 file, every line checked.
+
+    The files always end their last line, so a missing line end is a file cut inside a line.
+    """
+    for lineno, line in numbered_lines(dataset, path, final_line_end=True):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) < 2 or not _ANNOTATION_ID.match(fields[0]) or not fields[1].strip():
+            raise DatasetFormatError(
+                dataset, path, lineno, "an annotation line 'T<n>|E<n>|M<n>|R<n>|A<n>|N<n>|* TAB ...'", line
+            )
+        if not fields[0].startswith("T"):
+            continue
+        if len(fields) != 3:
+            raise DatasetFormatError(dataset, path, lineno, "'T<n> TAB <type> <start> <end> TAB <text>'", line)
+        parts = fields[1].split(" ")
+        if len(parts) != 3:
+            raise DatasetFormatError(dataset, path, lineno, "'<type> <start> <end>' in the second field", fields[1])
+        kind, start_s, end_s = parts
+        try:
+            start, end = int(start_s), int(end_s)
+        except ValueError:
+            raise DatasetFormatError(dataset, path, lineno, "integer start and end offsets", fields[1]) from None
+        if not 0 <= start < end <= len(text):
+            raise DatasetFormatError(
+                dataset, path, lineno, f"offsets within the text (0..{len(text)}) with start < end", fields[1]
+            )
+        if text[start:end] != fields[2]:
+            raise DatasetFormatError(
+                dataset, path, lineno, f"the text of span {start}-{end} in the .txt, {text[start:end]!r}", fields[2]
+            )
+        yield lineno, kind, start, fields[2]
+
+
 def _triggers(
     dataset: str, a2: Path, text: str, non_event: frozenset[str]
 ) -> list[tuple[int, str, str]]:
     """``(start, trigger text, event type)`` of the event triggers of one .a2 file."""
     found = []
-    for lineno, line in numbered_lines(dataset, a2):
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        if len(fields) < 2 or not _ANNOTATION_ID.match(fields[0]):
-            raise DatasetFormatError(
-                dataset, a2, lineno, "an annotation line 'T<n>|E<n>|M<n>|R<n>|A<n>|N<n>|* TAB ...'", line
-            )
-        if not fields[0].startswith("T"):
-            continue
-        if len(fields) != 3:
-            raise DatasetFormatError(dataset, a2, lineno, "'T<n> TAB <type> <start> <end> TAB <text>'", line)
-        parts = fields[1].split(" ")
-        if len(parts) != 3:
-            raise DatasetFormatError(dataset, a2, lineno, "'<type> <start> <end>' in the second field", fields[1])
-        kind, start_s, end_s = parts
-        try:
-            start, end = int(start_s), int(end_s)
-        except ValueError:
-            raise DatasetFormatError(dataset, a2, lineno, "integer start and end offsets", fields[1]) from None
-        if not 0 <= start < end <= len(text):
-            raise DatasetFormatError(
-                dataset, a2, lineno, f"offsets within the text (0..{len(text)}) with start < end", fields[1]
-            )
-        if text[start:end] != fields[2]:
-            raise DatasetFormatError(
-                dataset, a2, lineno, f"the text of span {start}-{end} in the .txt, {text[start:end]!r}", fields[2]
-            )
+    for lineno, kind, start, surface in _annotations(dataset, a2, text):
         if kind in non_event:
             continue
-        trigger = normalize_space(fields[2])
+        trigger = normalize_space(surface)
         if not trigger:
-            raise DatasetFormatError(dataset, a2, lineno, "a trigger with visible text", fields[2])
+            raise DatasetFormatError(dataset, a2, lineno, "a trigger with visible text", surface)
         found.append((start, trigger, kind))
     found.sort(key=lambda t: t[0])
     return found
@@ -106,8 +117,8 @@ def _read_text(dataset: str, path: Path) -> str:
     try:
         with open(path, encoding="utf-8", newline="") as handle:
             return handle.read()
-    except UnicodeDecodeError as exc:
-        raise DatasetFormatError(dataset, path, None, "utf-8 text", exc.object[exc.start : exc.end]) from exc
+    except UnicodeDecodeError:
+        raise undecodable(dataset, path) from None
 
 
 def _document(dataset: str, split: str, txt: Path, non_event: frozenset[str]) -> Iterator[Record]:
@@ -117,11 +128,18 @@ def _document(dataset: str, split: str, txt: Path, non_event: frozenset[str]) ->
         raise DatasetFormatError(dataset, a2, None, f"the .a2 annotation file of document '{name}'")
     text = _read_text(dataset, txt)
     spans = sentence_spans(text)
+    if not spans:
+        raise DatasetFormatError(dataset, txt, None, f"the text of document '{name}' (the file holds none)")
+    a1 = txt.with_suffix(".a1")
+    if a1.is_file():
+        # not used, but a cut .a1 is a sign of a copy that is not whole
+        for _ in _annotations(dataset, a1, text):
+            pass
     starts = [s for s, _ in spans]
     per_sentence: list[list[tuple[str, str]]] = [[] for _ in spans]
     for start, trigger, kind in _triggers(dataset, a2, text, non_event):
         # the last sentence starting at or before the trigger (the first one for a trigger in
-        # leading white space); spans is non-empty because a trigger has visible text
+        # leading white space)
         k = bisect.bisect_right(starts, start) - 1
         per_sentence[max(k, 0)].append((trigger, kind))
     doc_id = article_id(name)
