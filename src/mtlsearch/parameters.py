@@ -739,6 +739,8 @@ class SearchParams(Schema):
     stop_after: int = 3
     confirm: ConfirmParams = field(default_factory=ConfirmParams)
     reuse: bool = True
+    max_failures: int = 3
+    retry_failed: bool = False
     batch_size: int = 1
     seed: int = 0
     metric: str = "f1"
@@ -789,6 +791,8 @@ class SearchParams(Schema):
         self.stop_after = integer(at + "stop_after", self.stop_after, 1)
         self.confirm = nested("search.confirm", ConfirmParams, self.confirm)
         boolean(at + "reuse", self.reuse)
+        self.max_failures = integer(at + "max_failures", self.max_failures, 0)
+        boolean(at + "retry_failed", self.retry_failed)
         self.batch_size = integer(at + "batch_size", self.batch_size, 1)
         self.seed = integer(at + "seed", self.seed)
         choice(at + "metric", self.metric, METRICS, "metric")

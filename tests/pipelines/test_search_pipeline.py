@@ -139,8 +139,8 @@ def test_cross_target_reuse(project, run_pipeline, load):
 
 
 def test_unknown_target_is_a_clear_error(project, run_pipeline, table):
-    # a table has no row for that target: the error names the file, the line and the target
-    with pytest.raises(ValueError, match=r"landscape\.csv, line 2: expected the target 'zz'"):
+    # a table that does not hold the target: the error names the parameter, not a line
+    with pytest.raises(ValueError, match=r"landscape\.csv: search\.target 'zz' is not in the table; it holds \['aux00', "):
         run_pipeline("search", {**table_params(table), "search.target": "zz"})
     # a dataset the finetune evaluator does not know
     with pytest.raises(ConfigError, match="search.candidates"):

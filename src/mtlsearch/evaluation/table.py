@@ -93,6 +93,7 @@ class TableEvaluator:
     def _parse(self, text: str) -> dict[frozenset[str], dict[str, float]]:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         columns = reader.fieldnames or []
+        line_numbers: list[int] = []
         member_columns = {
             c[len(MEMBER_SCORE_PREFIX) :]: c for c in columns if c.startswith(MEMBER_SCORE_PREFIX)
         }
@@ -106,10 +107,20 @@ class TableEvaluator:
                 f"found {columns}",
                 1,
             )
+        records = []
+        for record in reader:
+            records.append(record)
+            line_numbers.append(reader.line_num)
+        held = {m.strip() for r in records for m in (r.get("datasets") or "").split(SEPARATOR) if m.strip()}
+        if records and self.target not in held:
+            # a target the table does not hold is a wrong parameter, not a malformed row
+            raise UnknownDatasetError(
+                self.path, f"search.target {self.target!r} is not in the table; it holds {sorted(held)}"
+            )
         rows: dict[frozenset[str], dict[str, float]] = {}
         first_line: dict[frozenset[str], int] = {}
-        for record in reader:
-            line = reader.line_num
+        for number, record in enumerate(records):
+            line = line_numbers[number]
             if None in record:
                 raise TableFormatError(
                     self.path, f"more fields than the {len(columns)} columns of the header", line

@@ -34,6 +34,13 @@ def _reused(history: pd.DataFrame) -> pd.Series:
     return history["reused"].map(lambda v: str(v).strip().lower() in ("true", "1"))
 
 
+def finished_rows(history: pd.DataFrame) -> pd.DataFrame:
+    """The rows of finished evaluations (a failed one has no score to draw)."""
+    if "status" not in history:
+        return history
+    return history[history["status"].astype(str) != "failed"]
+
+
 # --- search progress ----------------------------------------------------------------------------
 
 
@@ -44,7 +51,7 @@ def progress_table(history: pd.DataFrame) -> pd.DataFrame:
     1 in the order they finished. ``best_so_far`` includes the reused ones, which the search
     starts from.
     """
-    frame = history.sort_values("order", kind="stable").reset_index(drop=True)
+    frame = finished_rows(history).sort_values("order", kind="stable").reset_index(drop=True)
     reused = _reused(frame)
     table = pd.DataFrame(
         {
@@ -137,6 +144,7 @@ def surrogate_fit_table(history: pd.DataFrame, predictions: pd.DataFrame | None 
     out-of-sample prediction); ``predicted_final`` is the fitted surrogate at the end of the search
     (``surrogate_predictions``), which has seen the score.
     """
+    history = finished_rows(history)
     frame = pd.DataFrame(
         {
             "datasets": history["datasets"].astype(str),
@@ -211,6 +219,7 @@ def auxiliary_effects(history: pd.DataFrame, target: str, candidates: Sequence[s
     ``effect`` is the difference of the means; an auxiliary in every (or no) evaluated combination
     has NaN on the side with no combination.
     """
+    history = finished_rows(history)
     sets = history["datasets"].map(lambda d: set(members(d)))
     scores = history["score"].astype(float)
     auxiliaries = list(candidates) if candidates else sorted({m for s in sets for m in s} - {target})
@@ -343,6 +352,7 @@ def transfer_heatmap_figure(matrix: pd.DataFrame, metric: str | None = None) -> 
 
 def best_run_id(history: pd.DataFrame, best: Mapping) -> str | None:
     """The MLflow run of the evaluation that gave the best combination."""
+    history = finished_rows(history)
     rows = history.loc[history["datasets"].astype(str) == str(best.get("datasets")), "run_id"].dropna()
     return str(rows.iloc[0]) if len(rows) else None
 
@@ -405,13 +415,21 @@ def search_summary(
         "| datasets | score | predicted | reused | run |",
         "| --- | --- | --- | --- | --- |",
     ]
-    ranked = history.assign(reused=_reused(history)).sort_values("score", ascending=False, kind="stable")
+    finished = finished_rows(history)
+    ranked = finished.assign(reused=_reused(finished)).sort_values("score", ascending=False, kind="stable")
     for row in ranked.itertuples():
         predicted = pd.to_numeric(pd.Series([row.predicted]), errors="coerce").iloc[0]
         lines.append(
             f"| `{row.datasets}` | {row.score:.4f} | {'' if pd.isna(predicted) else f'{predicted:.4f}'} "
             f"| {'yes' if row.reused else ''} | `{row.run_id}` |"
         )
+    failed = history.loc[history.index.difference(finished.index)]
+    if len(failed):
+        lines += ["", "## Failed evaluations (left out of the search)", "", "| datasets | reason | run |",
+                  "| --- | --- | --- |"]
+        for row in failed.itertuples():
+            reason = str(getattr(row, "failure_reason", "")).replace("|", "/").replace("\n", " ")[:300]
+            lines.append(f"| `{row.datasets}` | {reason} | `{row.run_id}` |")
     return "\n".join(lines) + "\n"
 
 

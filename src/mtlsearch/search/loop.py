@@ -35,6 +35,36 @@ class Evaluation:
     run_id: str | None = None
 
 
+@dataclass
+class Failure:
+    """One evaluation that did not finish: a data point (the combination is infeasible for this
+    fingerprint), not the end of the search."""
+
+    datasets: tuple[str, ...]
+    reason: str
+    iteration: int = 0
+    reused: bool = False  # failed in an earlier search of the same fingerprint
+    after: int = 0  # how many finished evaluations the history held when it failed
+    run_id: str | None = None
+
+
+@dataclass
+class Guarded:
+    """``fn`` with its exceptions returned as a :class:`Failure` instead of raised, so that a
+    failing evaluation (in this process or on a Ray worker) comes back to the loop as a result.
+
+    Only ``Exception`` is caught: an interrupt still stops the search, and a Ray worker that dies
+    is the executor's to retry."""
+
+    fn: Callable
+
+    def __call__(self, item):
+        try:
+            return self.fn(item)
+        except Exception as exc:  # noqa: BLE001 - any evaluator's failure is a data point
+            return Failure(tuple(item), f"{type(exc).__name__}: {exc}")
+
+
 class Ledger(Protocol):
     def finished(self) -> list[Evaluation]:
         """All finished evaluations of this fingerprint (any target)."""
@@ -44,18 +74,33 @@ class Ledger(Protocol):
         """Persist one evaluation the moment it finishes."""
         ...
 
+    # Optional (a ledger without them forgets failures between searches):
+    # failed() -> list[Failure]: the failed evaluations of this fingerprint;
+    # record_failure(failure) -> None: persist one failure.
+
 
 class InMemoryLedger:
     """A ledger that lives as long as the object (benchmarks, tests)."""
 
     def __init__(self, evaluations: Iterable[Evaluation] = ()):
         self._evaluations = list(evaluations)
+        self._failures: list[Failure] = []
 
     def finished(self) -> list[Evaluation]:
         return list(self._evaluations)
 
     def record(self, evaluation: Evaluation) -> None:
         self._evaluations.append(evaluation)
+
+    def failed(self) -> list[Failure]:
+        return list(self._failures)
+
+    def record_failure(self, failure: Failure) -> None:
+        self._failures.append(failure)
+
+
+class TooManyFailures(RuntimeError):
+    """More than ``max_failures`` evaluations in a row failed: the evaluator itself is broken."""
 
 
 class Pool(Protocol):
@@ -119,6 +164,7 @@ class SearchResult:
     stop_reason: str = ""
     target: str = ""
     candidates: tuple[str, ...] = field(default_factory=tuple)
+    failures: list[Failure] = field(default_factory=list)
 
 
 def _check_scores(
@@ -177,6 +223,8 @@ def run_search(
     min_gain: float = 0.002,
     stop_probability: float = 0.05,
     stop_after: int = 3,
+    max_failures: int = 3,
+    retry_failed: bool = False,
 ) -> SearchResult:
     """Search the combinations of ``target`` with ``candidates`` for the best target score.
 
@@ -194,6 +242,12 @@ def run_search(
       ``stop_probability`` for ``stop_after`` proposals in a row; ``patience`` is not used;
     * "auto" (default): "model" for a strategy with a model (``strategy.has_model``),
       "patience" otherwise.
+
+    An evaluation that raises is a :class:`Failure`: recorded in the ledger, shown to the
+    strategy as a combination never to propose again, counted against ``budget``, and the search
+    goes on; failures of an earlier search of the same fingerprint are known from the start
+    (unless ``retry_failed``). More than ``max_failures`` failures in a row raise
+    :class:`TooManyFailures` listing them (what finished is already in the ledger).
     """
     candidates = tuple(candidates)
     if len(set(candidates)) != len(candidates) or target in candidates:
@@ -212,6 +266,8 @@ def run_search(
         )
     if stopping not in STOPPING_RULES:
         raise ValueError(f"stopping must be one of {STOPPING_RULES}, got {stopping!r}")
+    if max_failures < 0:
+        raise ValueError(f"need max_failures >= 0, got {max_failures}")
     if min_gain < 0 or not 0 <= stop_probability <= 1 or stop_after < 1:
         raise ValueError(
             "need min_gain >= 0, 0 <= stop_probability <= 1, stop_after >= 1; "
@@ -236,6 +292,21 @@ def run_search(
     observations = [Observation(combination_of(e.datasets), e.scores[target]) for e in history]
     evaluated = {o.combination for o in observations}
 
+    failures: list[Failure] = []
+    infeasible: set[frozenset[int]] = set()
+    if not retry_failed and hasattr(ledger, "failed"):
+        allowed = set(candidates) | {target}
+        for failure in ledger.failed():
+            members = set(failure.datasets)
+            combination = combination_of(members) if target in members and members <= allowed else None
+            if combination is None or combination in evaluated or combination in infeasible:
+                continue
+            infeasible.add(combination)
+            failures.append(replace(failure, datasets=tuple(sorted(members)), reused=True, after=len(history)))
+        if failures:
+            say(f"skipping {len(failures)} combination(s) that failed before with this fingerprint "
+                "(search.retry_failed: true evaluates them again)")
+
     best_score = max((o.score for o in observations), default=float("-inf"))
     best_datasets = next((e.datasets for e in history if e.scores[target] == best_score), ())
     if history:
@@ -245,6 +316,8 @@ def run_search(
         )
 
     n_new = 0
+    n_failed = 0  # new evaluations that failed (they count against the budget)
+    failed_in_a_row: list[Failure] = []
     since_improvement = 0
     unlikely = 0  # proposals in a row with P(gain > min_gain) < stop_probability
     iteration = 0
@@ -253,18 +326,20 @@ def run_search(
     # a replacement from everything known by then, so a free worker never waits for the slowest
     # evaluation of a batch. With batch_size 1 this is plain propose-evaluate-repeat.
     in_flight: dict[frozenset[int], tuple[float | None, int]] = {}
-    pool = executor.start(evaluate)
+    pool = executor.start(Guarded(evaluate))
     try:
         while not stop_reason:
-            room = min(batch_size, budget - n_new) - len(in_flight)
+            room = min(batch_size, budget - n_new - n_failed) - len(in_flight)
             if room > 0:
-                proposals = strategy.propose_pending(observations, room, list(in_flight))
+                # infeasible combinations are shown as pending: never proposed, never waited for
+                proposals = strategy.propose_pending(observations, room, [*in_flight, *infeasible])
                 fresh: dict[frozenset[int], float | None] = {}
                 for proposal in proposals:
                     combination = frozenset(proposal.combination)
                     if any(not 0 <= i < len(candidates) for i in combination):
                         raise ValueError(f"strategy proposed invalid indices {sorted(combination)}")
-                    if combination in evaluated or combination in in_flight or combination in fresh:
+                    if (combination in evaluated or combination in in_flight or combination in fresh
+                            or combination in infeasible):
                         continue  # never evaluate a combination twice, whatever the strategy says
                     if len(fresh) < room:
                         fresh[combination] = proposal.predicted
@@ -280,6 +355,31 @@ def run_search(
             datasets = tuple(members)
             combination = combination_of(datasets)
             predicted_score, proposed_in = in_flight.pop(combination)
+            if not isinstance(scores, Failure):
+                try:
+                    _check_scores(datasets, scores, target)
+                except ValueError as exc:
+                    scores = Failure(datasets, f"{type(exc).__name__}: {exc}")
+            if isinstance(scores, Failure):
+                failure = replace(scores, datasets=datasets, iteration=proposed_in, after=len(history))
+                if hasattr(ledger, "record_failure"):
+                    ledger.record_failure(failure)
+                failures.append(failure)
+                infeasible.add(combination)
+                n_failed += 1
+                failed_in_a_row.append(failure)
+                say(f"[{n_new + n_failed}/{budget}] {'+'.join(datasets)}: FAILED ({failure.reason}); "
+                    "the combination is left out")
+                if len(failed_in_a_row) > max_failures:
+                    listed = "; ".join(f"{'+'.join(f.datasets)}: {f.reason}" for f in failed_in_a_row)
+                    raise TooManyFailures(
+                        f"{len(failed_in_a_row)} evaluations in a row failed (search.max_failures is "
+                        f"{max_failures}): {listed}"
+                    )
+                if n_new + n_failed >= budget:
+                    stop_reason = "budget"
+                continue
+            failed_in_a_row = []
             evaluation = Evaluation(
                 datasets=datasets,
                 scores=_check_scores(datasets, scores, target),
@@ -298,12 +398,12 @@ def run_search(
             else:
                 since_improvement += 1
             chance = None
-            if by_model and n_new < budget:
+            if by_model and n_new + n_failed < budget:
                 # asked before each replacement proposal, from everything finished by then
                 chance = strategy.improvement_probability(observations, min_gain)
                 unlikely = unlikely + 1 if chance is not None and chance < stop_probability else 0
             say(
-                f"[{n_new}/{budget}] {'+'.join(datasets)}: {score:.4f}"
+                f"[{n_new + n_failed}/{budget}] {'+'.join(datasets)}: {score:.4f}"
                 + (
                     f" (predicted {evaluation.predicted:.4f})"
                     if evaluation.predicted is not None
@@ -312,7 +412,7 @@ def run_search(
                 + f"; best {best_score:.4f} ({'+'.join(best_datasets)})"
                 + (f"; P(gain > {min_gain:g}) = {chance:.3f}" if chance is not None else "")
             )
-            if n_new >= budget:
+            if n_new + n_failed >= budget:
                 stop_reason = "budget"
             elif by_model and unlikely >= stop_after:
                 stop_reason = (
@@ -327,6 +427,7 @@ def run_search(
     summary = (
         f"search stopped ({stop_reason}) after {n_new} new and "
         f"{len(history) - n_new} reused evaluation(s)"
+        + (f", {len(failures)} failed" if failures else "")
     )
     say(summary + (f"; best {best_score:.4f} ({'+'.join(best_datasets)})" if history else ""))
     raw = strategy.predict_all(observations)
@@ -340,4 +441,5 @@ def run_search(
         stop_reason=stop_reason,
         target=target,
         candidates=candidates,
+        failures=failures,
     )

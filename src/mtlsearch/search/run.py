@@ -20,7 +20,7 @@ from mtlsearch.errors import ConfigError
 from mtlsearch.evaluation.evaluators import EvaluationCall, TrackedTable
 from mtlsearch.search.confirm import confirm, extra_seeds, top_combinations
 from mtlsearch.search.executors import make_executor
-from mtlsearch.search.loop import Evaluation, SearchResult, run_search
+from mtlsearch.search.loop import Evaluation, Failure, SearchResult, run_search
 from mtlsearch.strategies import make_strategy
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ class OwnRunsLedger:
         self.ledger = ledger
         self.experiment_id = ledger.experiment_id
         self._own: list[Evaluation] = []
+        self._failed: list[Failure] = []
 
     def finished(self) -> list[Evaluation]:
         return list(self._own)
@@ -62,6 +63,13 @@ class OwnRunsLedger:
     def record(self, evaluation: Evaluation) -> None:
         self.ledger.record(evaluation)
         self._own.append(evaluation)
+
+    def failed(self) -> list[Failure]:
+        return list(self._failed)
+
+    def record_failure(self, failure: Failure) -> None:
+        self.ledger.record_failure(failure)
+        self._failed.append(failure)
 
 
 def search(
@@ -93,20 +101,34 @@ def search(
         progress=progress or (lambda line: log.info("%s", line)), executor=executor,
         stopping=settings.stopping, min_gain=float(settings.min_gain),
         stop_probability=float(settings.stop_probability), stop_after=int(settings.stop_after),
+        max_failures=int(settings.max_failures), retry_failed=bool(settings.retry_failed),
     )
 
 
 def history_table(result: SearchResult, split: str = "dev") -> pd.DataFrame:
-    """One row per evaluation in order: iteration, datasets, score (on ``split``), test score,
-    predicted, reused, run id."""
+    """One row per evaluation in order: iteration, datasets, status (finished | failed), score
+    (on ``split``; NaN for a failure), test score, predicted, reused, run id, and the failure's
+    reason."""
     rows = []
-    for order, evaluation in enumerate(result.history):
+    failures = sorted(result.failures, key=lambda f: f.after)
+
+    def failure_row(failure: Failure) -> dict:
+        return {
+            "iteration": failure.iteration, "datasets": combination_name(failure.datasets),
+            "size": len(failure.datasets), "status": "failed", "score": math.nan, "split": split,
+            "test_score": math.nan, "predicted": None, "reused": bool(failure.reused),
+            "run_id": failure.run_id, "member_scores": {}, "failure_reason": failure.reason,
+        }
+
+    for position, evaluation in enumerate(result.history):
+        while failures and failures[0].after <= position:
+            rows.append(failure_row(failures.pop(0)))
         rows.append(
             {
-                "order": order,
                 "iteration": evaluation.iteration,
                 "datasets": combination_name(evaluation.datasets),
                 "size": len(evaluation.datasets),
+                "status": "finished",
                 "score": evaluation.scores[result.target],
                 "split": split,
                 "test_score": evaluation.test_scores.get(result.target, math.nan),
@@ -114,10 +136,14 @@ def history_table(result: SearchResult, split: str = "dev") -> pd.DataFrame:
                 "reused": bool(evaluation.reused),
                 "run_id": evaluation.run_id,
                 "member_scores": {k: float(v) for k, v in evaluation.scores.items()},
+                "failure_reason": "",
             }
         )
-    columns = ["order", "iteration", "datasets", "size", "score", "split", "test_score", "predicted", "reused",
-               "run_id", "member_scores"]
+    rows.extend(failure_row(f) for f in failures)
+    for order, row in enumerate(rows):
+        row["order"] = order
+    columns = ["order", "iteration", "datasets", "size", "status", "score", "split", "test_score", "predicted",
+               "reused", "run_id", "member_scores", "failure_reason"]
     frame = pd.DataFrame(rows, columns=columns)
     frame["predicted"] = frame["predicted"].astype(float)
     frame["test_score"] = frame["test_score"].astype(float)
@@ -196,6 +222,7 @@ def tracked_search(evaluator, settings: SearchSettings, strategy=None, split: st
     }
     params = {f"search.{k}": v for k, v in settings.__dict__.items()}
     with tracking.SearchRun(f"search {settings.target}", tags, params) as run:
+        tracking.reap_orphans(run.experiment_id, keep=run.run_id)
         ledger = tracking.MlflowLedger(evaluator.fingerprint, settings.metric, run.experiment_id, run.run_id)
         if not settings.reuse:
             ledger = OwnRunsLedger(ledger)
@@ -258,6 +285,7 @@ def best_combination(result: SearchResult, settings: SearchSettings, fingerprint
         "strategy": settings.strategy,
         "evaluations_new": result.n_new,
         "evaluations_reused": result.n_reused,
+        "evaluations_failed": len(result.failures),
         "candidates": list(result.candidates),
         "combinations": 2 ** len(result.candidates),
         "stop_reason": result.stop_reason,
