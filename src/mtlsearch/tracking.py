@@ -4,8 +4,11 @@ Every evaluation is an MLflow run tagged with its combination (``mtlsearch.datas
 fingerprint of everything else its scores depend on (``mtlsearch.fingerprint``); it is tagged
 ``mtlsearch.status=finished`` only once all its metrics are logged. A search reads the finished
 runs of its fingerprint at start, so a rerun after an interruption (even ``kill -9``) reuses
-every finished evaluation, and a run left RUNNING or FAILED is evaluated again. The store is
-whatever MLflow is configured with (``MLFLOW_TRACKING_URI``; a local sqlite file by default).
+every finished evaluation; a FAILED run (with its ``failure_reason``) is a known failure, not
+retried unless asked; a run that a dead process left RUNNING is marked KILLED and evaluated
+again. Several searches may share a store: an evaluation's run is opened under a lock file of
+the store, so one combination is never evaluated by two of them at once. The store is whatever
+MLflow is configured with (``MLFLOW_TRACKING_URI``; a local sqlite file by default).
 
 No other module of the package calls MLflow: the search loop, the strategies and the recipe's
 stages know nothing of it.
@@ -13,9 +16,13 @@ stages know nothing of it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import os
+import socket
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,7 +31,7 @@ import pandas as pd
 from kedro.framework.hooks import hook_impl
 
 from mtlsearch.combinations import SEPARATOR, combination_name
-from mtlsearch.search.loop import Evaluation
+from mtlsearch.search.loop import Evaluation, Failure
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +55,14 @@ METRIC = "mtlsearch.metric"
 STOP_REASON = "mtlsearch.stop_reason"
 SELECTION_SPLIT = "mtlsearch.selection_split"
 FAILURE_REASON = "failure_reason"
+# Liveness of a RUNNING run: the process that opened it, and (for a search) a heartbeat that its
+# process refreshes every HEARTBEAT_S seconds. A rerun marks RUNNING runs whose process is gone
+# (same host, no such pid) or whose search's heartbeat is older than STALE_S as KILLED.
+HOST = "mtlsearch.host"
+PID = "mtlsearch.pid"
+HEARTBEAT = "mtlsearch.heartbeat"
+HEARTBEAT_S = 30.0
+STALE_S = 300.0
 MEMBER_PREFIX = "member."
 PARENT_RUN = "mlflow.parentRunId"
 NOTE = "mlflow.note.content"
@@ -87,9 +102,14 @@ def run_tags(datasets: Sequence[str], fingerprint: str, target: str | None = Non
         SIZE: str(len(datasets)),
     }
     tags.update({f"{MEMBER_PREFIX}{d}": "1" for d in datasets})
+    tags.update(process_tags())
     if target:
         tags[TARGET] = target
     return tags
+
+
+def process_tags() -> dict[str, str]:
+    return {HOST: socket.gethostname(), PID: str(os.getpid())}
 
 
 def member_metrics(
@@ -140,13 +160,18 @@ def _log_params(run_id: str, params: Mapping[str, object]) -> None:
         client().log_batch(run_id, params=items[start : start + 100])
 
 
-def _log_metrics(run_id: str, metrics: Mapping[str, float]) -> None:
-    from mlflow.entities import Metric
+def _log_metrics(run_id: str, metrics: Mapping[str, float], tags: Mapping[str, str] | None = None) -> None:
+    """The metrics, and ``tags`` with the last of them (one batch when there are at most 1,000)."""
+    from mlflow.entities import Metric, RunTag
 
     now = int(time.time() * 1000)
     items = [Metric(k, float(v), now, 0) for k, v in metrics.items() if isinstance(v, (int, float))]
-    for start in range(0, len(items), 1000):
-        client().log_batch(run_id, metrics=items[start : start + 1000])
+    batches = [items[start : start + 1000] for start in range(0, len(items), 1000)] or [[]]
+    for number, batch in enumerate(batches):
+        last = number == len(batches) - 1
+        extra = [RunTag(k, str(v)) for k, v in (tags or {}).items()] if last else []
+        if batch or extra:
+            client().log_batch(run_id, metrics=batch, tags=extra)
 
 
 def finish_evaluation(
@@ -167,7 +192,6 @@ def finish_evaluation(
             values["train.wall_s" if name == "wall_s" else name] = float(value)
     if wall_s is not None:
         values["evaluation_wall_s"] = float(wall_s)
-    _log_metrics(run_id, values)
     with tempfile.TemporaryDirectory() as tmp:
         if predictions is not None:
             path = Path(tmp) / "predictions.parquet"
@@ -179,8 +203,9 @@ def finish_evaluation(
             adapter_dir = Path(tmp) / "adapter"
             adapter.save_pretrained(adapter_dir)
             client().log_artifacts(run_id, str(adapter_dir), artifact_path="adapter")
-    client().set_tag(run_id, SELECTION_SPLIT, selection_split)
-    client().set_tag(run_id, STATUS, "finished")
+    # The scores and the finished tag go last and together (one batch), so that a run killed
+    # while writing its artifacts shows no score in the UI and is never counted.
+    _log_metrics(run_id, values, tags={SELECTION_SPLIT: selection_split, STATUS: "finished"})
     client().set_terminated(run_id, "FINISHED")
 
 
@@ -193,25 +218,33 @@ def fail_evaluation(run_id: str, reason: str) -> None:
 
 def log_table_evaluation(
     datasets: tuple[str, ...],
-    scores: Mapping[str, float],
+    look_up,
     metric: str,
     fingerprint: str,
     params: Mapping[str, str],
     experiment: str,
     parent_run_id: str | None,
     target: str | None = None,
-) -> str:
-    """One finished run for a table look-up, tagged like a real evaluation.
+) -> dict[str, float]:
+    """One run for a table look-up (``look_up()`` gives the members' scores), claimed and tagged
+    like a real evaluation; a look-up that raises leaves a FAILED run with the reason.
 
     A table has one score per member: it stands for the selection split and the test split alike.
     """
-    run_id = start_evaluation(
+    run_id, other = claim_evaluation(
         datasets, fingerprint, {**params, "combination": combination_name(datasets)},
         target=target, parent_run_id=parent_run_id, experiment=experiment, extra_tags={EVALUATOR: "table"},
     )
+    if other is not None:
+        return run_scores(other, datasets, metric)
+    try:
+        scores = look_up()
+    except Exception as exc:
+        fail_evaluation(run_id, f"{type(exc).__name__}: {exc}")
+        raise
     per_member = {m: {metric: s} for m, s in scores.items()}
     finish_evaluation(run_id, {"table": per_member, "test": per_member}, "table")
-    return run_id
+    return scores
 
 
 def _scores(metrics: Mapping[str, float], datasets: Sequence[str], suffix: str) -> dict[str, float]:
@@ -235,9 +268,11 @@ class MlflowLedger:
         self.client = client()
         self.experiment_id = experiment or experiment_id()
         self.search_run_id = search_run_id
+        self._started_ms = int(time.time() * 1000) - 1000  # runs made for this ledger's search
 
-    def _runs(self, datasets: str | None = None, newest_first: bool = False, limit: int = 50000):
-        query = f"tags.`{FINGERPRINT}` = '{self.fingerprint}' and tags.`{STATUS}` = 'finished'"
+    def _runs(self, datasets: str | None = None, newest_first: bool = False, limit: int = 50000,
+              status: str = "finished"):
+        query = f"tags.`{FINGERPRINT}` = '{self.fingerprint}' and tags.`{STATUS}` = '{status}'"
         if datasets is not None:
             query += f" and tags.`{DATASETS}` = '{datasets}'"
         order = "DESC" if newest_first else "ASC"
@@ -271,11 +306,42 @@ class MlflowLedger:
         evaluation.run_id = run.info.run_id
         if not evaluation.test_scores:
             evaluation.test_scores = _scores(run.data.metrics, evaluation.datasets, f".{TEST_INFIX}.{self.metric}")
+        parent = run.data.tags.get(PARENT_RUN)
+        if self.search_run_id and parent and parent != self.search_run_id:
+            return  # made by another search at the same time: its run keeps that search's view
         self.client.set_tag(run.info.run_id, ITERATION, str(evaluation.iteration))
         if evaluation.predicted is not None:
             self.client.set_tag(run.info.run_id, PREDICTED, f"{evaluation.predicted:.6f}")
         if self.search_run_id:
             self.client.set_tag(run.info.run_id, SEARCH_RUN, self.search_run_id)
+
+    def failed(self) -> list[Failure]:
+        """The evaluations of this fingerprint that failed (FAILED runs with their reason); a
+        run that was merely interrupted is not among them."""
+        return [
+            Failure(
+                datasets=tuple(sorted(run.data.tags[DATASETS].split(SEPARATOR))),
+                reason=run.data.tags.get(FAILURE_REASON, ""),
+                run_id=run.info.run_id,
+            )
+            for run in self._runs(status="failed")
+        ]
+
+    def record_failure(self, failure: Failure) -> None:
+        # The evaluator marked its run FAILED; one that failed before opening a run (a table
+        # without the combination) gets a FAILED run here, so that every failure is on record.
+        name = combination_name(failure.datasets)
+        runs = self._runs(name, newest_first=True, limit=1, status="failed")
+        if runs and runs[0].info.start_time >= self._started_ms:
+            run_id = runs[0].info.run_id
+        else:
+            run_id = start_evaluation(failure.datasets, self.fingerprint, {"combination": name},
+                                      parent_run_id=self.search_run_id, experiment=self.experiment_id)
+            fail_evaluation(run_id, failure.reason)
+        failure.run_id = run_id
+        self.client.set_tag(run_id, ITERATION, str(failure.iteration))
+        if self.search_run_id:
+            self.client.set_tag(run_id, SEARCH_RUN, self.search_run_id)
 
 
 # --- the search's own run -------------------------------------------------------------------------
@@ -299,9 +365,10 @@ class SearchRun:
         self.owned = mlflow.active_run() is None
         run = mlflow.start_run(run_name=self.name) if self.owned else mlflow.active_run()
         self.run_id, self.experiment_id = run.info.run_id, run.info.experiment_id
-        mlflow.set_tags({KIND: "search", **self.tags})
+        mlflow.set_tags({KIND: "search", **self.tags, **process_tags()})
         if self.owned and self.params:
             _log_params(self.run_id, self.params)
+        self._heartbeat = Heartbeat(self.run_id).start()
         return self
 
     def log_metrics(self, metrics: Mapping[str, float]) -> None:
@@ -314,6 +381,12 @@ class SearchRun:
     def __exit__(self, exc_type, exc, tb) -> None:
         import mlflow
 
+        self._heartbeat.stop()
+        if exc_type is not None:
+            try:
+                client().set_tag(self.run_id, FAILURE_REASON, f"{exc_type.__name__}: {exc}"[:5000])
+            except Exception:  # noqa: BLE001 - the search's own error is the one to show
+                pass
         if self.owned:
             mlflow.end_run(status="FAILED" if exc_type else "FINISHED")
 
@@ -413,3 +486,194 @@ class EvaluationRunHook:
         run = (inputs or {}).get("evaluation_run")
         if isinstance(run, Mapping) and run.get("run_id"):
             fail_evaluation(run["run_id"], f"{type(error).__name__}: {error}")
+
+
+# --- many processes on one store: liveness, orphans, claims, the store's creation --------------
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _process_dead(tags: Mapping[str, str]) -> bool | None:
+    """True or False where this machine can tell (the run's process ran here), else None."""
+    if tags.get(HOST) != socket.gethostname() or not str(tags.get(PID, "")).isdigit():
+        return None
+    return not _pid_alive(int(tags[PID]))
+
+
+def run_is_dead(run, parents: dict | None = None) -> bool:
+    """Whether a RUNNING run was left behind by a process that is gone.
+
+    A run with a heartbeat (a search) is dead when its process is gone or its heartbeat is older
+    than STALE_S; an evaluation run when the process that opened it is gone (checked on the same
+    host) or its parent search is dead. A run nobody can vouch for either way (another host, no
+    heartbeat) is left alone: a live search is never marked dead.
+    """
+    if run.info.status != "RUNNING":
+        return False
+    tags = run.data.tags
+    if _process_dead(tags):
+        return True
+    beat = tags.get(HEARTBEAT)
+    if beat is not None:
+        try:
+            return time.time() - float(beat) > STALE_S
+        except ValueError:
+            return False
+    parent_id = tags.get(PARENT_RUN)
+    if parent_id:
+        cache = parents if parents is not None else {}
+        if parent_id not in cache:
+            try:
+                parent = client().get_run(parent_id)
+                cache[parent_id] = parent.info.status != "RUNNING" or run_is_dead(parent, cache)
+            except Exception:  # noqa: BLE001 - a deleted parent vouches for nothing
+                cache[parent_id] = False
+        return cache[parent_id]
+    return False
+
+
+def reap_orphans(experiment: str, keep: str | None = None) -> int:
+    """Mark the runs of ``experiment`` that dead processes left RUNNING: FINISHED for an
+    evaluation that was tagged finished (all its scores were written), else KILLED. Returns how
+    many were marked."""
+    runs = client().search_runs([experiment], filter_string="attributes.status = 'RUNNING'", max_results=50000)
+    parents: dict = {}
+    reaped = 0
+    for run in runs:
+        if run.info.run_id == keep or not run_is_dead(run, parents):
+            continue
+        finished = run.data.tags.get(STATUS) == "finished"
+        try:
+            client().set_terminated(run.info.run_id, "FINISHED" if finished else "KILLED")
+        except Exception as exc:  # noqa: BLE001 - another search reaped it first
+            log.debug("could not mark %s: %s", run.info.run_id, exc)
+            continue
+        reaped += 1
+    if reaped:
+        log.info("marked %d run(s) that a dead process left RUNNING as KILLED (or FINISHED)", reaped)
+    return reaped
+
+
+class Heartbeat:
+    """Refreshes a run's HEARTBEAT tag every HEARTBEAT_S seconds while the process lives."""
+
+    def __init__(self, run_id: str, every_s: float = HEARTBEAT_S):
+        self.run_id = run_id
+        self.every_s = every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="mtlsearch-heartbeat", daemon=True)
+
+    def start(self) -> Heartbeat:
+        client().set_tag(self.run_id, HEARTBEAT, f"{time.time():.0f}")
+        self._thread.start()
+        return self
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                client().set_tag(self.run_id, HEARTBEAT, f"{time.time():.0f}")
+            except Exception as exc:  # noqa: BLE001 - a missed beat is no reason to stop a search
+                log.debug("heartbeat of %s: %s", self.run_id, exc)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _lock_path() -> Path:
+    """One lock file per store on this machine: beside a sqlite file, else in the temp folder."""
+    uri = tracking_uri()
+    if uri.startswith("sqlite:///"):
+        return Path(uri[len("sqlite:///"):]).with_suffix(".mtlsearch.lock")
+    return Path(tempfile.gettempdir()) / f"mtlsearch-{hashlib.sha256(uri.encode()).hexdigest()[:16]}.lock"
+
+
+def claim_evaluation(
+    datasets: Sequence[str], fingerprint: str, params: Mapping[str, object], *, target: str | None = None,
+    parent_run_id: str | None = None, experiment: str | None = None, extra_tags: Mapping[str, str] | None = None,
+    poll_s: float = 1.0,
+):
+    """Open the run of an evaluation unless another process has it: returns ``(run_id, None)``
+    when this process is to evaluate, ``(None, run)`` with the finished run of another search.
+
+    The look-up and the run's creation happen under a lock file of the store on this machine, so
+    that two searches on one store never evaluate one combination at once; while another live
+    process holds the combination, this one waits for it to finish. A FAILED run of the other
+    process is raised as :class:`ClaimFailed`.
+    """
+    from filelock import FileLock
+
+    name = combination_name(datasets)
+    experiment = experiment or experiment_id()
+    query = f"tags.`{FINGERPRINT}` = '{fingerprint}' and tags.`{DATASETS}` = '{name}'"
+    waited_on: set[str] = set()
+    lock = FileLock(str(_lock_path()))
+    while True:
+        with lock:
+            runs = client().search_runs([experiment], filter_string=query, max_results=1000)
+            done = [r for r in runs if r.data.tags.get(STATUS) == "finished"]
+            if done:
+                return None, max(done, key=lambda r: r.info.start_time)
+            failed = [r for r in runs if r.info.run_id in waited_on and r.data.tags.get(STATUS) == "failed"]
+            if failed:
+                raise ClaimFailed(failed[0].data.tags.get(FAILURE_REASON, "failed in another search"))
+            live = [r for r in runs if r.info.status == "RUNNING" and not run_is_dead(r)]
+            if not live:
+                return start_evaluation(datasets, fingerprint, params, target=target, parent_run_id=parent_run_id,
+                                        experiment=experiment, extra_tags=extra_tags), None
+        if not waited_on:
+            log.info("%s is being evaluated by another process (run %s): waiting for it", name, live[0].info.run_id)
+        waited_on.update(r.info.run_id for r in live)
+        time.sleep(poll_s)
+
+
+class ClaimFailed(RuntimeError):
+    """The evaluation another process was making of the same combination failed."""
+
+
+def run_scores(run, datasets: Sequence[str], metric: str) -> dict[str, float]:
+    """The members' selection-split scores of a finished evaluation run."""
+    return _scores(run.data.metrics, tuple(datasets), f".{metric}")
+
+
+def prepare_store(uri: str | None = None, attempts: int = 20) -> None:
+    """Create a new sqlite store once: under the store's lock file, retried while another client
+    (``mlflow ui``, a second search) is migrating the same new file, which MLflow does not guard."""
+    import mlflow
+    from filelock import FileLock
+
+    uri = uri or tracking_uri()
+    if not uri.startswith("sqlite:///"):
+        return
+    with FileLock(str(Path(uri[len("sqlite:///"):]).with_suffix(".mtlsearch.lock"))):
+        for attempt in range(attempts):
+            try:
+                mlflow.MlflowClient(uri).search_experiments(max_results=1)
+                return
+            except Exception as exc:  # noqa: BLE001 - a racing migration; the last one is raised
+                if attempt == attempts - 1:
+                    raise
+                log.info("the MLflow store %s is being created by another client (%s): retrying", uri,
+                         type(exc).__name__)
+                time.sleep(0.5)
+
+
+class StoreHook:
+    """Kedro hook: creates a new sqlite store before kedro-mlflow (or anything else) opens it,
+    so that a search started beside another client of the same new store does not race it."""
+
+    @hook_impl(tryfirst=True)
+    def after_context_created(self, context) -> None:
+        try:
+            uri = context.config_loader["mlflow"]["server"]["mlflow_tracking_uri"]
+        except (KeyError, TypeError, ValueError):
+            return
+        if isinstance(uri, str):
+            prepare_store(uri)

@@ -15,7 +15,13 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from mtlsearch import tracking
-from mtlsearch.evaluation.recipe import EvaluationConfig, evaluate_combination, evaluation_fingerprint
+from mtlsearch.combinations import parse_combination
+from mtlsearch.evaluation.recipe import (
+    EvaluationConfig,
+    evaluate_combination,
+    evaluation_fingerprint,
+    evaluation_params,
+)
 from mtlsearch.evaluation.table import TableEvaluator
 from mtlsearch.finetune.base_model import Pretrained
 
@@ -43,10 +49,17 @@ class FinetuneEvaluator:
 
     def evaluate(self, datasets: Sequence[str], *, metric: str, target: str | None = None,
                  parent_run_id: str | None = None, experiment_id: str | None = None) -> dict[str, float]:
+        datasets = parse_combination(datasets)
+        run_id, other = tracking.claim_evaluation(
+            datasets, self.fingerprint,
+            evaluation_params(datasets, self.config, self.base_model, self.fingerprint),
+            target=target or self.target, parent_run_id=parent_run_id, experiment=experiment_id,
+        )
+        if other is not None:  # another search on the store evaluated it meanwhile
+            return tracking.run_scores(other, datasets, metric)
         result = evaluate_combination(
             datasets, self.examples, self.tokenizer, self.base_model, self.config,
-            fingerprint=self.fingerprint, target=target or self.target,
-            parent_run_id=parent_run_id, experiment_id=experiment_id,
+            fingerprint=self.fingerprint, target=target or self.target, run_id=run_id,
         )
         return result.scores(metric)
 
@@ -65,13 +78,12 @@ class TrackedTable:
 
     def evaluate(self, datasets: Sequence[str], *, metric: str, target: str | None = None,
                  parent_run_id: str | None = None, experiment_id: str | None = None) -> dict[str, float]:
-        scores = self.table.evaluate(datasets)
         params = {"evaluator": "table", "table": str(self.table.path), "table_noise": self.table.noise,
                   "seed": self.table.seed}
-        tracking.log_table_evaluation(
-            tuple(datasets), scores, metric, self.fingerprint, params, experiment_id, parent_run_id, target
+        return tracking.log_table_evaluation(
+            tuple(datasets), lambda: self.table.evaluate(datasets), metric, self.fingerprint, params,
+            experiment_id, parent_run_id, target,
         )
-        return scores
 
 
 def table_evaluator(path, target: str, noise: float = 0.0, delay_s: float = 0.0, seed: int = 0) -> TrackedTable:

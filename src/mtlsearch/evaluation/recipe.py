@@ -140,17 +140,18 @@ def evaluate_combination(
     tracking_run: bool = True,
     parent_run_id: str | None = None,
     experiment_id: str | None = None,
+    run_id: str | None = None,
 ) -> EvaluationResult:
     """Fine-tune on the combination's mixture and score every member, as one MLflow run.
 
-    The run nests under ``parent_run_id`` when given (a search's run, also from another process
-    such as a Ray worker), else under the active run if there is one.
+    The run is ``run_id`` when given (opened, and claimed, by the caller); else a new one that
+    nests under ``parent_run_id`` when given (a search's run, also from another process such as
+    a Ray worker), else under the active run if there is one.
     """
     datasets = parse_combination(datasets)
     fingerprint = fingerprint or evaluation_fingerprint(config, tokenizer, base_model, examples, target)
     start = time.perf_counter()
-    run_id = None
-    if tracking_run:
+    if tracking_run and run_id is None:
         run_id = tracking.start_evaluation(
             datasets, fingerprint, evaluation_params(datasets, config, base_model, fingerprint),
             target=target, parent_run_id=parent_run_id, experiment=experiment_id,
