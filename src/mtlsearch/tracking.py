@@ -368,7 +368,8 @@ class SearchRun:
         mlflow.set_tags({KIND: "search", **self.tags, **process_tags()})
         if self.owned and self.params:
             _log_params(self.run_id, self.params)
-        self._heartbeat = Heartbeat(self.run_id).start()
+        # kedro-mlflow's run already beats (StoreHook); a run of our own needs its own heartbeat
+        self._heartbeat = Heartbeat(self.run_id).start() if self.owned else None
         return self
 
     def log_metrics(self, metrics: Mapping[str, float]) -> None:
@@ -381,7 +382,8 @@ class SearchRun:
     def __exit__(self, exc_type, exc, tb) -> None:
         import mlflow
 
-        self._heartbeat.stop()
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
         if exc_type is not None:
             try:
                 client().set_tag(self.run_id, FAILURE_REASON, f"{exc_type.__name__}: {exc}"[:5000])
@@ -489,6 +491,12 @@ class EvaluationRunHook:
 
 
 # --- many processes on one store: liveness, orphans, claims, the store's creation --------------
+
+
+def _tag(key: str, value: str):
+    from mlflow.entities import RunTag
+
+    return RunTag(key, str(value))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -667,7 +675,33 @@ def prepare_store(uri: str | None = None, attempts: int = 20) -> None:
 
 class StoreHook:
     """Kedro hook: creates a new sqlite store before kedro-mlflow (or anything else) opens it,
-    so that a search started beside another client of the same new store does not race it."""
+    so that a search started beside another client of the same new store does not race it; and
+    marks kedro-mlflow's run of the pipeline with this process and a heartbeat the moment it is
+    opened, so that a rerun can tell it from a live one if this process dies."""
+
+    _heartbeat: Heartbeat | None = None
+
+    @hook_impl(trylast=True)
+    def before_pipeline_run(self, run_params, pipeline, catalog) -> None:
+        import mlflow
+
+        run = mlflow.active_run()
+        if run is not None:
+            client().log_batch(run.info.run_id, tags=[_tag(k, v) for k, v in process_tags().items()])
+            self._heartbeat = Heartbeat(run.info.run_id).start()
+
+    @hook_impl
+    def after_pipeline_run(self, run_params, run_result, pipeline, catalog) -> None:
+        self._stop()
+
+    @hook_impl
+    def on_pipeline_error(self, error, run_params, pipeline, catalog) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+            self._heartbeat = None
 
     @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:

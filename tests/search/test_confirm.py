@@ -50,6 +50,15 @@ def test_verdict_on_hand_made_scores():
     assert verdict(worse) == "hurts"
 
 
+def test_a_failed_confirmation_evaluation_leaves_its_row_a_seed_short():
+    base = {T: (0.50, None), A: (0.60, None)}
+    answers = {(1, T): (0.51, None), (2, T): (0.49, None), (2, A): (0.58, None)}  # (1, A) failed
+    confirmed = confirm([A], T, 0, base, [1, 2], lambda seed, datasets: answers.get((seed, datasets)))
+    rows = {r["datasets"]: r for r in confirmed["rows"]}
+    assert rows["a+t"]["n"] == 2 and rows["t"]["n"] == 3
+    assert confirmed["gain_over_alone"]["mean"] == pytest.approx((0.10 + 0.09) / 2)  # paired on seeds 0, 2
+
+
 def paired_gain_of(pick: dict, alone: dict) -> dict:
     from mtlsearch.search.confirm import Confirmed
 

@@ -105,7 +105,8 @@ def confirm(
     """Re-evaluate ``combinations`` and the target alone under each of ``seeds``.
 
     ``base`` holds each combination's (score, test score) under the search's own seed;
-    ``evaluate(seed, datasets)`` gives the same pair under another seed. Returns the
+    ``evaluate(seed, datasets)`` gives the same pair under another seed (None where that
+    evaluation failed). Returns the
     ``confirmation`` record of ``best_combination``: the seeds, one row per combination (mean,
     sd, n over every seed), the pick (best mean), its paired gain over the target alone with a
     95% interval, and the verdict.
@@ -120,7 +121,10 @@ def confirm(
                 row.test_scores[base_seed] = float(test)
     for seed in seeds:
         for datasets, row in rows.items():
-            score, test = evaluate(int(seed), datasets)
+            answer = evaluate(int(seed), datasets)
+            if answer is None:  # that evaluation failed: the row has one seed fewer
+                continue
+            score, test = answer
             row.scores[int(seed)] = float(score)
             if test is not None:
                 row.test_scores[int(seed)] = float(test)

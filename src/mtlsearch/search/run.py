@@ -20,7 +20,7 @@ from mtlsearch.errors import ConfigError
 from mtlsearch.evaluation.evaluators import EvaluationCall, TrackedTable
 from mtlsearch.search.confirm import confirm, extra_seeds, top_combinations
 from mtlsearch.search.executors import make_executor
-from mtlsearch.search.loop import Evaluation, Failure, SearchResult, run_search
+from mtlsearch.search.loop import Evaluation, Failure, Guarded, SearchResult, run_search
 from mtlsearch.strategies import make_strategy
 
 log = logging.getLogger(__name__)
@@ -189,12 +189,19 @@ def _confirm(evaluator, settings: SearchSettings, result: SearchResult, executor
         missing = [d for d in wanted if d not in known or target not in known[d].scores]
         if missing:
             call = EvaluationCall(seeded, settings.metric, target, tracking.tracking_uri(), run.experiment_id, run.run_id)
-            pool = executor.start(call)
+            pool = executor.start(Guarded(call))
             try:
                 for datasets in missing:
                     pool.submit(datasets)
                 for _ in missing:
                     datasets, scores = pool.next_finished()
+                    if isinstance(scores, Failure) or target not in scores:
+                        # a failed confirmation leaves its row one seed short, not the search lost
+                        failure = scores if isinstance(scores, Failure) else Failure(tuple(datasets), "no target score")
+                        ledger.record_failure(failure)
+                        log.warning("confirmation seed %d: %s failed: %s", seed, combination_name(datasets),
+                                    failure.reason)
+                        continue
                     evaluation = Evaluation(datasets=tuple(datasets), scores=dict(scores))
                     ledger.record(evaluation)
                     known[evaluation.datasets] = evaluation
@@ -202,10 +209,11 @@ def _confirm(evaluator, settings: SearchSettings, result: SearchResult, executor
             finally:
                 pool.close()
         for datasets in wanted:
-            evaluation = known[datasets]
-            answers[(seed, datasets)] = (evaluation.scores[target], evaluation.test_scores.get(target))
+            evaluation = known.get(datasets)
+            if evaluation is not None:
+                answers[(seed, datasets)] = (evaluation.scores[target], evaluation.test_scores.get(target))
     return confirm(chosen, alone, int(getattr(evaluator, "seed", settings.seed)), base, seeds,
-                   lambda seed, datasets: answers[(seed, datasets)])
+                   lambda seed, datasets: answers.get((seed, datasets)))
 
 
 def tracked_search(evaluator, settings: SearchSettings, strategy=None, split: str = "dev") -> tuple[SearchResult, dict]:
