@@ -114,9 +114,27 @@ CASES = [
      "name_or_path, pretrain, seed, tokenizer, torch_dtype"),
     # the fine-tune evaluator (the default) trains on declared datasets only
     ({"evaluate.datasets": "nosuch+healthadvice"},
-     f"evaluate.datasets: unknown dataset 'nosuch'; expected ids declared under ingestion.datasets ({DECLARED})"),
+     "evaluate.datasets: unknown dataset 'nosuch' (in 'nosuch+healthadvice'); expected ids declared under "
+     f"ingestion.datasets ({DECLARED})"),
     ({"search.target": "nosuch"},
      f"search.target: unknown dataset 'nosuch'; expected ids declared under ingestion.datasets ({DECLARED})"),
+    ({"search.candidates": "bc2gm+nosuch"},
+     "search.candidates: unknown dataset 'nosuch' (in 'bc2gm+nosuch'); expected ids declared under "
+     f"ingestion.datasets ({DECLARED})"),
+    ({"formatting.evaluation.max_examples": None},
+     "formatting.evaluation.max_examples: expected a positive integer, got None"),
+    # accuracy and macro-F1 exist for classification only: a ner member's scores lack them
+    ({"search.metric": "accuracy", "search.target": "bc2gm"},
+     "search.metric: 'accuracy' is scored for classification (tc) datasets only, but search.target has 'bc2gm' "
+     "(task ner); expected one of precision, recall, f1, or tc datasets only"),
+    ({"search.metric": "macro_f1", "search.candidates": "ade+bc2gm"},
+     "search.metric: 'macro_f1' is scored for classification (tc) datasets only, but search.candidates has "
+     "'bc2gm' (task ner); expected one of precision, recall, f1, or tc datasets only"),
+    ({"search.max_failures": -1}, "search.max_failures: expected a non-negative integer, got -1"),
+    ({"search.max_failures": "abc"}, "search.max_failures: expected a non-negative integer, got 'abc'"),
+    ({"search.max_failures": 1.5}, "search.max_failures: expected a non-negative integer, got 1.5"),
+    ({"search.retry_failed": "yes"}, "search.retry_failed: expected true or false, got 'yes'"),
+    ({"search.retry_failed": 1}, "search.retry_failed: expected true or false, got 1"),
 ]
 
 
@@ -128,6 +146,53 @@ def test_bad_parameter_stops_the_run_with_one_line(params, message, project, run
 def test_other_pipelines_are_checked_too(project, run_pipeline):
     assert fails_at_start(run_pipeline, project, "ingestion", {"finetune.max_steps": 0}).startswith("finetune.max_steps:")
     assert fails_at_start(run_pipeline, project, "evaluate", {"scoring.batch_size": 0}).startswith("scoring.batch_size:")
+
+
+def unknown(key: str, dataset: str, value: str, declared: str = DECLARED) -> str:
+    within = "" if value == dataset else f" (in '{value}')"
+    return f"{key}: unknown dataset '{dataset}'{within}; expected ids declared under ingestion.datasets ({declared})"
+
+
+COMMA = ("evaluate.datasets: expected dataset ids joined by '+', got 'bc5cdr,healthadvice'; join ids with '+' "
+         "(e.g. bc5cdr+healthadvice), as --params splits on commas")
+DATASET_CASES = [
+    # the pipelines that would otherwise build the tokenizer and the base model first
+    ("evaluate", {"evaluate.datasets": "healthadvice+nosuch"},
+     unknown("evaluate.datasets", "nosuch", "healthadvice+nosuch")),
+    # the evaluate pipeline fine-tunes whatever evaluator a search is set to
+    ("evaluate", {**TABLE, "evaluate.datasets": "healthadvice+nosuch"},
+     unknown("evaluate.datasets", "nosuch", "healthadvice+nosuch")),
+    ("search", {"search.target": "nosuch"}, unknown("search.target", "nosuch", "nosuch")),
+    ("search", {"search.evaluator": "finetune", "search.candidates": "bc2gm+nosuch"},
+     unknown("search.candidates", "nosuch", "bc2gm+nosuch")),
+    ("formatting", {"evaluate.datasets": "bc5cdr,healthadvice"}, COMMA),
+    ("evaluate", {"evaluate.datasets": "bc5cdr,healthadvice"}, COMMA),
+]
+
+
+@pytest.mark.parametrize(("pipeline", "params", "message"), DATASET_CASES,
+                         ids=[f"{pipe}:{list(p.items())[-1][1]}" for pipe, p, _ in DATASET_CASES])
+def test_unknown_or_comma_joined_dataset_ids_stop_the_run_at_its_start(pipeline, params, message, project,
+                                                                       run_pipeline):
+    assert fails_at_start(run_pipeline, project, pipeline, params) == message
+
+
+def test_known_ids_are_the_built_in_and_the_user_declared_datasets(project, run_pipeline):
+    (project / "conf" / "local" / "parameters_mine.yml").write_text(
+        "ingestion:\n"
+        "  datasets:\n"
+        "    mine: {task: tc, reader: canonical_jsonl, files: {all: all.jsonl}}\n"
+    )
+    declared = DECLARED + ", mine"
+    assert fails_at_start(run_pipeline, project, "evaluate", {"evaluate.datasets": "mine+nosuch"}) == unknown(
+        "evaluate.datasets", "nosuch", "mine+nosuch", declared)
+    assert fails_at_start(run_pipeline, project, "search", {"search.candidates": "mine+nosuch"}) == unknown(
+        "search.candidates", "nosuch", "mine+nosuch", declared)
+    # and a declared one passes the check
+    with KedroSession.create(project_path=project, runtime_params={"evaluate": {"datasets": "mine+healthadvice"},
+                                                                   "search": {"candidates": "mine"}}) as session:
+        typed = validate_parameters(session.load_context().params)
+    assert typed["evaluate"].members == ["mine", "healthadvice"] and typed["search"].candidates == ["mine"]
 
 
 def test_the_check_sees_runtime_overrides_and_passes_valid_ones(project):
@@ -214,8 +279,9 @@ MORE_CASES = [
     ({"search.strategy_options.acquisitions": "ucb"},
      "search.strategy_options.acquisitions: not an option of strategy 'surrogate' (value 'ucb'); expected one of "
      "acquisition, design, n_initial, pairwise, ucb_beta"),
-    ({"search.candidates": "bc2gm+nosuch"},
-     f"search.candidates: unknown dataset 'nosuch'; expected ids declared under ingestion.datasets ({DECLARED})"),
+    ({"search.candidates": ["bc2gm", "nosuch"]},
+     "search.candidates: unknown dataset 'nosuch' (in 'bc2gm+nosuch'); expected ids declared under "
+     f"ingestion.datasets ({DECLARED})"),
     ({"search.candidates": "healthadvice+ddi"},
      "search.candidates: expected auxiliary ids other than the target 'healthadvice', got 'healthadvice+ddi'"),
     ({"evaluate.datasets": ["bc5cdr", "healthadvice"]},
@@ -228,7 +294,8 @@ MORE_CASES = [
     ({"landscape.target": "nosuch"},
      f"landscape.target: unknown dataset 'nosuch'; expected ids declared under ingestion.datasets ({DECLARED})"),
     ({"landscape.pool": "ade+nosuch"},
-     f"landscape.pool: unknown dataset 'nosuch'; expected ids declared under ingestion.datasets ({DECLARED})"),
+     "landscape.pool: unknown dataset 'nosuch' (in 'ade+nosuch'); expected ids declared under ingestion.datasets "
+     f"({DECLARED})"),
     ({"landscape.pool": "ade+healthadvice"},
      "landscape.pool: expected distinct auxiliary ids other than the target joined by '+', got 'ade+healthadvice'"),
     ({"landscape.noise_combinations": "ade+bc2gm"},
@@ -301,7 +368,7 @@ def test_accepted_forms():
     typed = validate_parameters(with_overrides(BASE, {
         "search.patience": 0, "search.candidates": ["ade", "ddi"], "search.confirm.seeds": [4, 5],
         "search.stopping": "model", "search.evaluator": "table", "search.table_path": "t.csv", "search.target": "t",
-        "evaluate.datasets": "nosuch",  # a table search checks no dataset ids
+        "search.metric": "accuracy",  # of a table's scores: no task to check it against
         "finetune.precision": "bf16-mixed", "finetune.grad_clip": None, "finetune.warmup_steps": 0,
         "model.torch_dtype": "bfloat16", "model.device_map": "auto", "model.pretrain.copy_share": 0.5,
         "landscape.noise_seeds": 3, "landscape.noise_combinations": "ade+ddi",

@@ -867,24 +867,42 @@ SCHEMAS: dict[str, type[Schema]] = {
 }
 
 
-def _check_declared(key: str, ids, declared: tuple[str, ...]) -> None:
+def _check_declared(key: str, value: object, ids, declared: tuple[str, ...]) -> None:
     for dataset in ids:
         if dataset not in declared:
+            within = "" if value == dataset else f" (in {_show(value)})"
             raise ConfigError(
-                f"{key}: unknown dataset {dataset!r}; expected ids declared under ingestion.datasets "
+                f"{key}: unknown dataset {dataset!r}{within}; expected ids declared under ingestion.datasets "
                 f"({_names(declared)})"
             )
+
+
+def _check_metric(search: SearchParams, ingestion: IngestionParams) -> None:
+    """A classification metric exists for tc datasets only: the scores of a combination with any
+    other member lack it, and every such evaluation would fail after its fine-tune."""
+    if search.metric not in CLASSIFICATION_METRICS:
+        return
+    tasks = {name: entry.task for name, entry in ingestion.datasets.items()}
+    for key, ids in (("search.target", [search.target]), ("search.candidates", search.candidates or [])):
+        for dataset in ids:
+            if tasks[dataset] != "tc":
+                raise ConfigError(
+                    f"search.metric: {search.metric!r} is scored for classification (tc) datasets only, but "
+                    f"{key} has {dataset!r} (task {tasks[dataset]}); expected one of {_names(ITEM_METRICS)}, "
+                    "or tc datasets only"
+                )
 
 
 def validate_parameters(params: Mapping) -> dict[str, object]:
     """Every parameter group of ``params`` (as ``context.params`` gives them) as its typed
     schema: ``{"search": SearchParams, ...}`` for the groups present (missing ones are fine).
 
-    Besides each group's own checks: a top-level key that is no group is an error, and with
-    the fine-tune evaluator (``search.evaluator: finetune``, the default) the dataset ids of
-    ``search.target``, ``search.candidates``, ``evaluate.datasets`` and ``evaluate.target``,
-    ``landscape.target`` and ``landscape.pool`` must be declared under ``ingestion.datasets``
-    (a table evaluator has ids of its own).
+    Besides each group's own checks: a top-level key that is no group is an error; the ids of
+    ``evaluate.datasets`` must be declared under ``ingestion.datasets`` (the evaluate pipeline
+    always fine-tunes); and with the fine-tune evaluator (``search.evaluator: finetune``, the
+    default) so must those of ``search.target``, ``search.candidates``, ``landscape.target`` and
+    ``landscape.pool`` (a table evaluator has ids of its own), and a classification metric needs
+    a tc target and tc candidates.
     """
     if not isinstance(params, Mapping):
         fail("parameters", "a mapping of parameter groups", params)
@@ -895,19 +913,23 @@ def validate_parameters(params: Mapping) -> dict[str, object]:
             )
     typed: dict[str, object] = {name: SCHEMAS[name].from_params(params[name]) for name in SCHEMAS if name in params}
     ingestion = typed.get("ingestion")
+    if ingestion is None:
+        return typed
+    declared = ingestion.ids
+    if "evaluate" in typed:
+        evaluate = typed["evaluate"]
+        _check_declared("evaluate.datasets", evaluate.datasets, evaluate.members, declared)
     search = typed.get("search")
-    if ingestion is not None and (search is None or search.evaluator == "finetune"):
-        declared = ingestion.ids
+    if search is None or search.evaluator == "finetune":
         if search is not None:
-            _check_declared("search.target", [search.target], declared)
-            _check_declared("search.candidates", search.candidates or [], declared)
-        if "evaluate" in typed:
-            evaluate = typed["evaluate"]
-            _check_declared("evaluate.datasets", evaluate.members, declared)
+            _check_declared("search.target", search.target, [search.target], declared)
+            if search.candidates:
+                _check_declared("search.candidates", SEPARATOR.join(search.candidates), search.candidates, declared)
+            _check_metric(search, ingestion)
         if "landscape" in typed:
             landscape = typed["landscape"]
-            _check_declared("landscape.target", [landscape.target], declared)
-            _check_declared("landscape.pool", landscape.pool, declared)
+            _check_declared("landscape.target", landscape.target, [landscape.target], declared)
+            _check_declared("landscape.pool", SEPARATOR.join(landscape.pool), landscape.pool, declared)
     return typed
 
 

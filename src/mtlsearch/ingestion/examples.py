@@ -1,8 +1,15 @@
-"""Ingestion: dataset declarations -> the canonical ``examples`` table, and dataset cards.
+"""Ingestion: dataset declarations -> the canonical ``examples`` table, its record of the raw
+inputs, and dataset cards.
 
 The canonical table has one row per example with the columns of ``COLUMNS``: ``items`` is the
 gold output as a list of strings (a one-element list for a class label) and ``item_types`` the
 type of each item (entity type, relation, event type, label).
+
+The record (:func:`raw_snapshot`, :func:`examples_record`) names every raw file ingestion read,
+with its size and modification time, and a digest of the ingestion parameters. A run that
+reads ``examples`` without ingesting compares it with the raw folder as it is now
+(:func:`stale_reason`), so that a changed raw file, a changed declaration or an ingestion that
+failed since ``examples`` was written stops the run instead of passing it the older table.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from mtlsearch.errors import ConfigError
+from mtlsearch.fingerprints import digest
 from mtlsearch.ingestion.readers import get_reader
 from mtlsearch.ingestion.readers.base import SPLITS, TASKS
 from mtlsearch.ingestion.splits import POLICIES, apply_split_policy
@@ -157,3 +165,71 @@ def dataset_cards(examples: pd.DataFrame, params: Mapping) -> dict:
             }
         cards[str(dataset)] = card
     return cards
+
+
+# The record a started ingestion leaves until its new record replaces it: one that fails
+# leaves this, never the record of the older examples it did not replace.
+INCOMPLETE_RECORD = {"complete": False}
+
+
+def raw_files(raw_root: Path, params: Mapping) -> dict[str, dict[str, list[int]]]:
+    """Per declared dataset, the raw files its patterns match (every file under a matched
+    folder), as ``{path relative to raw_root: [size, mtime_ns]}``; ``{}`` for one without data.
+
+    Sizes and modification times, not contents: checking them before every run that reads
+    ``examples`` takes milliseconds where hashing the raw data takes seconds.
+    """
+    inputs: dict[str, dict[str, list[int]]] = {}
+    for spec in dataset_specs(params):
+        folder = raw_root / spec.path
+        found: dict[str, list[int]] = {}
+        if folder.is_dir():
+            for pattern in spec.files.values():
+                for match in folder.glob(pattern):
+                    paths = [match] if match.is_file() else (p for p in match.rglob("*") if p.is_file())
+                    for path in paths:
+                        stat = path.stat()
+                        found[path.relative_to(raw_root).as_posix()] = [stat.st_size, stat.st_mtime_ns]
+        inputs[spec.id] = dict(sorted(found.items()))
+    return inputs
+
+
+def raw_snapshot(raw_root: Path, params: Mapping) -> dict:
+    """What ingestion is about to read: the raw files and the parameters' digest.
+
+    Taken before reading, so that a file changed while it was read differs from the record.
+    """
+    return {"raw_root": str(raw_root), "parameters": digest(dict(params)), "files": raw_files(raw_root, params)}
+
+
+def examples_record(examples: pd.DataFrame, snapshot: Mapping) -> dict:
+    """The record of a finished ingestion: its snapshot and the rows per dataset it wrote."""
+    rows = {str(name): int(n) for name, n in examples["dataset"].value_counts(sort=False).items()}
+    return {"complete": True, **snapshot, "examples": rows}
+
+
+def stale_reason(record: Mapping | None, raw_root: Path | None, params: Mapping) -> str | None:
+    """Why ``examples``, described by ``record``, no longer is what ingestion would write from
+    the raw folder ``raw_root`` (None: the folder is gone) under ``params``; None while it is."""
+    if record is None:
+        return "there is no record of the raw data it was read from"
+    if not record.get("complete"):
+        return "the last ingestion failed or did not finish"
+    if record.get("parameters") != digest(dict(params)):
+        return "the ingestion parameters changed since it was written"
+    if raw_root is None:
+        return f"the raw-data folder {record.get('raw_root')} is gone"
+    then = {path: stat for files in record.get("files", {}).values() for path, stat in files.items()}
+    now = {path: stat for files in raw_files(raw_root, params).values() for path, stat in files.items()}
+    changes = []
+    for path in sorted(then.keys() | now.keys()):
+        if path not in now:
+            changes.append(f"raw file {path} was removed")
+        elif path not in then:
+            changes.append(f"raw file {path} was added")
+        elif list(then[path]) != list(now[path]):
+            changes.append(f"raw file {path} changed")
+    if not changes:
+        return None
+    more = f" (and {len(changes) - 1} more)" if len(changes) > 1 else ""
+    return f"{changes[0]}{more} since it was written"
