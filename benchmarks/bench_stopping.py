@@ -16,6 +16,8 @@ the table reports:
 * found@40: the share of landscapes where the true (noiseless) optimum was evaluated within the
   first 40 evaluations, before the search stopped;
 * evals: the median number of evaluations the search used;
+* to-opt: the median number of evaluations until the optimum was first evaluated (inf where it
+  never was);
 * regret: the mean regret of the pick, in score points (x100): the optimum's true score minus
   the true score of the combination with the best observed score when the search stopped;
 * stop<=20: the share of searches that stopped on their own within 20 evaluations (the
@@ -86,6 +88,7 @@ class Outcome:
     regret: float
     stopped_early: bool  # on its own within STOPS_WITHIN
     stop_reason: str
+    to_optimum: float = float("inf")  # new evaluations until the optimum was evaluated (inf: never)
 
 
 def _search(target, candidates, evaluate, truth, rule, seed, budget) -> Outcome:
@@ -97,7 +100,9 @@ def _search(target, candidates, evaluate, truth, rule, seed, budget) -> Outcome:
     keys = ["+".join(e.datasets) for e in result.history]
     optimum = max(truth.values())
     pick = "+".join(result.best[0])
+    first = next((i + 1 for i, k in enumerate(keys) if truth[k] >= optimum), None)
     return Outcome(
+        to_optimum=float(first) if first is not None else float("inf"),
         family="",
         seed=seed,
         rule=rule,
@@ -150,6 +155,7 @@ def summarize(label: str, mine: list[Outcome], note: str = "") -> list[str]:
         lines.append(
             f"{label:<34} {note:<9} {rule:<11} {np.mean([o.found for o in rows]) * 100:>7.0f}% "
             f"{statistics.median(o.n_evaluations for o in rows):>6.1f} "
+            f"{statistics.median(o.to_optimum for o in rows):>7.1f} "
             f"{np.mean([o.regret for o in rows]):>7.3f} "
             f"{np.mean([o.stopped_early for o in rows]) * 100:>7.0f}%"
         )
@@ -158,7 +164,7 @@ def summarize(label: str, mine: list[Outcome], note: str = "") -> list[str]:
 
 
 HEADER = (
-    f"{'landscapes':<34} {'':<9} {'rule':<11} {'found@40':>8} {'evals':>6} {'regret':>7} "
+    f"{'landscapes':<34} {'':<9} {'rule':<11} {'found@40':>8} {'evals':>6} {'to-opt':>7} {'regret':>7} "
     f"{'stop<=20':>8}"
 )
 

@@ -160,12 +160,13 @@ def _log_params(run_id: str, params: Mapping[str, object]) -> None:
         client().log_batch(run_id, params=items[start : start + 100])
 
 
-def _log_metrics(run_id: str, metrics: Mapping[str, float], tags: Mapping[str, str] | None = None) -> None:
+def _log_metrics(run_id: str, metrics: Mapping[str, float], tags: Mapping[str, str] | None = None,
+                 step: int = 0) -> None:
     """The metrics, and ``tags`` with the last of them (one batch when there are at most 1,000)."""
     from mlflow.entities import Metric, RunTag
 
     now = int(time.time() * 1000)
-    items = [Metric(k, float(v), now, 0) for k, v in metrics.items() if isinstance(v, (int, float))]
+    items = [Metric(k, float(v), now, step) for k, v in metrics.items() if isinstance(v, (int, float))]
     batches = [items[start : start + 1000] for start in range(0, len(items), 1000)] or [[]]
     for number, batch in enumerate(batches):
         last = number == len(batches) - 1
@@ -182,10 +183,26 @@ def finish_evaluation(
     predictions: pd.DataFrame | None = None,
     adapter=None,
     wall_s: float | None = None,
+    metric: str = "f1",
 ) -> None:
     """Log an evaluation's scores and artifacts, then mark it finished (the last write, so a run
-    interrupted before it never counts)."""
+    interrupted before it never counts).
+
+    Besides ``<member>.<metric>``, the ``metric`` of the selection split is logged under keys
+    that every run shares whatever its target, so that MLflow's runs table and compare views line
+    runs up: ``score`` (the run's target, where it has one), ``score.<member>`` and
+    ``score_test.<member>``.
+    """
     values = member_metrics(metrics, selection_split)
+    for member, scores in (metrics.get(selection_split) or {}).items():
+        if metric in scores:
+            values[f"score.{member}"] = float(scores[metric])
+    for member, scores in (metrics.get("test") or {}).items():
+        if metric in scores:
+            values[f"score_test.{member}"] = float(scores[metric])
+    target = client().get_run(run_id).data.tags.get(TARGET)
+    if target and f"score.{target}" in values:
+        values["score"] = values[f"score.{target}"]
     for name in TRAINING_METRICS:
         value = (training or {}).get(name)
         if isinstance(value, (int, float)):
@@ -194,9 +211,8 @@ def finish_evaluation(
         values["evaluation_wall_s"] = float(wall_s)
     with tempfile.TemporaryDirectory() as tmp:
         if predictions is not None:
-            path = Path(tmp) / "predictions.parquet"
-            predictions.to_parquet(path)
-            client().log_artifact(run_id, str(path))
+            # a table artifact, which the UI's evaluation view shows (parquet it cannot)
+            client().log_table(run_id, _displayable(predictions), "predictions.json")
         if isinstance(adapter, (str, Path)):
             client().log_artifacts(run_id, str(adapter), artifact_path="adapter")
         elif adapter is not None and hasattr(adapter, "peft_config"):
@@ -207,6 +223,17 @@ def finish_evaluation(
     # while writing its artifacts shows no score in the UI and is never counted.
     _log_metrics(run_id, values, tags={SELECTION_SPLIT: selection_split, STATUS: "finished"})
     client().set_terminated(run_id, "FINISHED")
+
+
+def _displayable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Item lists as one line each ("a | b"), so that the table is plain JSON the UI can show."""
+    def cell(value):
+        if isinstance(value, (list, tuple)) or hasattr(value, "tolist") and not isinstance(value, str):
+            items = value.tolist() if hasattr(value, "tolist") else value
+            return " | ".join(str(v) for v in items) if isinstance(items, list) else str(items)
+        return value
+
+    return frame.apply(lambda column: column.map(cell) if column.dtype == object else column)
 
 
 def fail_evaluation(run_id: str, reason: str) -> None:
@@ -243,7 +270,7 @@ def log_table_evaluation(
         fail_evaluation(run_id, f"{type(exc).__name__}: {exc}")
         raise
     per_member = {m: {metric: s} for m, s in scores.items()}
-    finish_evaluation(run_id, {"table": per_member, "test": per_member}, "table")
+    finish_evaluation(run_id, {"table": per_member, "test": per_member}, "table", metric=metric)
     return scores
 
 
@@ -358,6 +385,7 @@ class SearchRun:
         self.owned = False
         self.run_id = ""
         self.experiment_id = ""
+        self._last_step = 0
 
     def __enter__(self) -> SearchRun:
         import mlflow
@@ -373,7 +401,30 @@ class SearchRun:
         return self
 
     def log_metrics(self, metrics: Mapping[str, float]) -> None:
-        _log_metrics(self.run_id, {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)})
+        """At the last progress step, so that these (the final answer) are the run's latest values."""
+        _log_metrics(self.run_id, {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)},
+                     step=self._last_step)
+
+    def log_progress(self, n: int, evaluation, best_score: float) -> None:
+        """``best_score`` and ``evaluation_score`` at step ``n`` (the n-th new evaluation): the
+        run's charts then draw the search's convergence; a failure adds ``failed`` at that step."""
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        self._last_step = max(self._last_step, int(n))
+        items = []
+        if math.isfinite(best_score):
+            items.append(Metric("best_score", float(best_score), now, n))
+        scores = getattr(evaluation, "scores", None)
+        target = self.tags.get(TARGET)
+        if scores and target in scores:
+            items.append(Metric("evaluation_score", float(scores[target]), now, n))
+        if scores is None:
+            items.append(Metric("failed", 1.0, now, n))
+        try:
+            client().log_batch(self.run_id, metrics=items)
+        except Exception as exc:  # noqa: BLE001 - a chart point is not worth a search
+            log.debug("progress of %s: %s", self.run_id, exc)
 
     def set_tags(self, tags: Mapping[str, str]) -> None:
         for key, value in tags.items():

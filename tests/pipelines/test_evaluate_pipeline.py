@@ -48,7 +48,12 @@ def test_evaluate_pipeline_end_to_end(tiny_project, run_pipeline, load):
     assert run.data.tags["mtlsearch.selection_split"] == "dev"
     assert load("evaluation_record")["run_id"] == run.info.run_id
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"predictions.parquet", "adapter"} <= artifacts
+    assert {"predictions.json", "adapter"} <= artifacts
+    # the keys every run shares, whatever its target: comparable columns in the runs table
+    assert run.data.metrics["score.healthadvice"] == metrics["dev"]["healthadvice"]["f1"]
+    assert run.data.metrics["score_test.bc2gm"] == metrics["test"]["bc2gm"]["f1"]
+    shown = client.load_table(run.info.experiment_id, artifact_file="predictions.json", run_ids=[run.info.run_id])
+    assert len(shown) == len(predictions) and shown["gold"].map(type).eq(str).all()
 
     # the adapter artifact loads onto the base model
     from mtlsearch.finetune.training import load_adapter

@@ -28,6 +28,13 @@ from mtlsearch.finetune.base_model import Pretrained
 EVALUATORS = ("finetune", "table")
 
 
+def membership_params(datasets: Sequence[str], ids: Sequence[str]) -> dict[str, int]:
+    """``member.<id>``: 1 or 0 for every dataset the evaluator knows, so that MLflow's compare
+    views can plot a score against membership (tags they cannot)."""
+    members = set(datasets)
+    return {f"member.{i}": int(i in members) for i in ids}
+
+
 class FinetuneEvaluator:
     """Real evaluations: fine-tune on the mixture, score every member."""
 
@@ -52,7 +59,8 @@ class FinetuneEvaluator:
         datasets = parse_combination(datasets)
         run_id, other = tracking.claim_evaluation(
             datasets, self.fingerprint,
-            evaluation_params(datasets, self.config, self.base_model, self.fingerprint),
+            {**evaluation_params(datasets, self.config, self.base_model, self.fingerprint),
+             **membership_params(datasets, self.ids)},
             target=target or self.target, parent_run_id=parent_run_id, experiment=experiment_id,
         )
         if other is not None:  # another search on the store evaluated it meanwhile
@@ -79,7 +87,7 @@ class TrackedTable:
     def evaluate(self, datasets: Sequence[str], *, metric: str, target: str | None = None,
                  parent_run_id: str | None = None, experiment_id: str | None = None) -> dict[str, float]:
         params = {"evaluator": "table", "table": str(self.table.path), "table_noise": self.table.noise,
-                  "seed": self.table.seed}
+                  "seed": self.table.seed, **membership_params(datasets, self.ids)}
         return tracking.log_table_evaluation(
             tuple(datasets), lambda: self.table.evaluate(datasets), metric, self.fingerprint, params,
             experiment_id, parent_run_id, target,

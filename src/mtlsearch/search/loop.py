@@ -225,6 +225,7 @@ def run_search(
     stop_after: int = 3,
     max_failures: int = 3,
     retry_failed: bool = False,
+    on_result: Callable[[int, Evaluation | Failure, float], None] | None = None,
 ) -> SearchResult:
     """Search the combinations of ``target`` with ``candidates`` for the best target score.
 
@@ -248,6 +249,9 @@ def run_search(
     goes on; failures of an earlier search of the same fingerprint are known from the start
     (unless ``retry_failed``). More than ``max_failures`` failures in a row raise
     :class:`TooManyFailures` listing them (what finished is already in the ledger).
+
+    ``on_result(n, evaluation_or_failure, best_score)`` is called after each new evaluation,
+    ``n`` counting from 1 (a convergence curve for whoever tracks the search).
     """
     candidates = tuple(candidates)
     if len(set(candidates)) != len(candidates) or target in candidates:
@@ -368,6 +372,8 @@ def run_search(
                 infeasible.add(combination)
                 n_failed += 1
                 failed_in_a_row.append(failure)
+                if on_result is not None:
+                    on_result(n_new + n_failed, failure, best_score)
                 say(f"[{n_new + n_failed}/{budget}] {'+'.join(datasets)}: FAILED ({failure.reason}); "
                     "the combination is left out")
                 if len(failed_in_a_row) > max_failures:
@@ -397,6 +403,8 @@ def run_search(
                 since_improvement = 0
             else:
                 since_improvement += 1
+            if on_result is not None:
+                on_result(n_new + n_failed, evaluation, best_score)
             chance = None
             if by_model and n_new + n_failed < budget:
                 # asked before each replacement proposal, from everything finished by then

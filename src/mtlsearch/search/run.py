@@ -80,6 +80,7 @@ def search(
     parent_run_id: str | None = None,
     executor=None,
     strategy=None,
+    on_result=None,
 ) -> SearchResult:
     """Run the configured strategy (or ``strategy``, a built one) over the evaluator's datasets,
     recording into the ledger."""
@@ -101,7 +102,7 @@ def search(
         progress=progress or (lambda line: log.info("%s", line)), executor=executor,
         stopping=settings.stopping, min_gain=float(settings.min_gain),
         stop_probability=float(settings.stop_probability), stop_after=int(settings.stop_after),
-        max_failures=int(settings.max_failures), retry_failed=bool(settings.retry_failed),
+        max_failures=int(settings.max_failures), retry_failed=bool(settings.retry_failed), on_result=on_result,
     )
 
 
@@ -235,7 +236,8 @@ def tracked_search(evaluator, settings: SearchSettings, strategy=None, split: st
         if not settings.reuse:
             ledger = OwnRunsLedger(ledger)
         with make_executor(settings) as executor:
-            result = search(settings, evaluator, ledger, parent_run_id=run.run_id, executor=executor, strategy=strategy)
+            result = search(settings, evaluator, ledger, parent_run_id=run.run_id, executor=executor, strategy=strategy,
+                            on_result=run.log_progress)
             confirmation = None
             if result.history and settings.confirms:
                 confirmation = _confirm(evaluator, settings, result, executor, run)
