@@ -16,6 +16,17 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = Path(os.environ.get("MTLSEARCH_SHARED_DATASETS", REPO.parent / "shared" / "datasets"))
 
 
+@pytest.fixture(autouse=True)
+def fresh_kedro_mlflow_hook():
+    """kedro-mlflow's hook is one object per process and keeps the run id of the last pipeline it
+    tracked; a later pipeline it does not track (formatting, evaluate) would reopen that run in
+    the next test's store. Each test starts as a new ``kedro run`` process would."""
+    from kedro_mlflow.framework.hooks.mlflow_hook import mlflow_hook
+
+    mlflow_hook.run_id = None
+    yield
+
+
 @pytest.fixture
 def project(tmp_path, monkeypatch) -> Path:
     """A copy of the project's configuration in a temp dir, as the working directory.

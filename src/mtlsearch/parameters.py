@@ -741,6 +741,7 @@ class SearchParams(Schema):
     reuse: bool = True
     max_failures: int = 3
     retry_failed: bool = False
+    optuna_storage: str | None = None
     batch_size: int = 1
     seed: int = 0
     metric: str = "f1"
@@ -793,6 +794,7 @@ class SearchParams(Schema):
         boolean(at + "reuse", self.reuse)
         self.max_failures = integer(at + "max_failures", self.max_failures, 0)
         boolean(at + "retry_failed", self.retry_failed)
+        self.optuna_storage = text(at + "optuna_storage", self.optuna_storage, nullable=True)
         self.batch_size = integer(at + "batch_size", self.batch_size, 1)
         self.seed = integer(at + "seed", self.seed)
         choice(at + "metric", self.metric, METRICS, "metric")

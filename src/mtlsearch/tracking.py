@@ -54,6 +54,8 @@ CANDIDATES = "mtlsearch.candidates"
 METRIC = "mtlsearch.metric"
 STOP_REASON = "mtlsearch.stop_reason"
 SELECTION_SPLIT = "mtlsearch.selection_split"
+OPTUNA_STORAGE = "mtlsearch.optuna_storage"
+OPTUNA_STUDY = "mtlsearch.optuna_study"
 FAILURE_REASON = "failure_reason"
 # Liveness of a RUNNING run: the process that opened it, and (for a search) a heartbeat that its
 # process refreshes every HEARTBEAT_S seconds. A rerun marks RUNNING runs whose process is gone
@@ -737,9 +739,14 @@ class StoreHook:
         import mlflow
 
         run = mlflow.active_run()
-        if run is not None:
+        if run is None:
+            return
+        try:
             client().log_batch(run.info.run_id, tags=[_tag(k, v) for k, v in process_tags().items()])
-            self._heartbeat = Heartbeat(run.info.run_id).start()
+        except Exception as exc:  # noqa: BLE001 - an active run of another store is not this run's
+            log.debug("no liveness tags on %s: %s", run.info.run_id, exc)
+            return
+        self._heartbeat = Heartbeat(run.info.run_id).start()
 
     @hook_impl
     def after_pipeline_run(self, run_params, run_result, pipeline, catalog) -> None:

@@ -244,8 +244,9 @@ def test_progress_line_per_evaluation_and_predictions_by_datasets():
     assert ("a", "c", "t") in result.predictions and ("t",) in result.predictions
 
 
-def test_missing_target_score_and_mismatched_strategy_are_errors():
-    with pytest.raises(ValueError, match="no score for the target"):
-        search("exhaustive", budget=2, evaluate=lambda datasets: {"a": 0.1})
+def test_missing_target_score_is_a_failed_evaluation_and_mismatched_strategy_an_error():
+    result = search("exhaustive", budget=2, evaluate=lambda datasets: {"a": 0.1})
+    assert result.history == [] and len(result.failures) == 2
+    assert all("no score for the target" in f.reason for f in result.failures)
     with pytest.raises(ValueError, match="built for 3 candidates"):
         search(make_strategy("random", 3), budget=2)

@@ -251,7 +251,8 @@ def run_search(
     :class:`TooManyFailures` listing them (what finished is already in the ledger).
 
     ``on_result(n, evaluation_or_failure, best_score)`` is called after each new evaluation,
-    ``n`` counting from 1 (a convergence curve for whoever tracks the search).
+    ``n`` counting from 1 (a convergence curve for whoever tracks the search), and with ``n`` 0
+    for each reused one before the first proposal.
     """
     candidates = tuple(candidates)
     if len(set(candidates)) != len(candidates) or target in candidates:
@@ -313,6 +314,11 @@ def run_search(
 
     best_score = max((o.score for o in observations), default=float("-inf"))
     best_datasets = next((e.datasets for e in history if e.scores[target] == best_score), ())
+    if on_result is not None:
+        running_best = float("-inf")
+        for evaluation in history:
+            running_best = max(running_best, evaluation.scores[target])
+            on_result(0, evaluation, running_best)
     if history:
         say(
             f"reusing {len(history)} finished evaluation(s) for {target}; "

@@ -22,6 +22,7 @@ from mtlsearch.search.confirm import confirm, extra_seeds, top_combinations
 from mtlsearch.search.executors import make_executor
 from mtlsearch.search.loop import Evaluation, Failure, Guarded, SearchResult, run_search
 from mtlsearch.strategies import make_strategy
+from mtlsearch.study import SearchStudy, default_storage
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,18 @@ class OwnRunsLedger:
         self._failed.append(failure)
 
 
+def search_candidates(settings: SearchSettings, evaluator) -> tuple[str, ...]:
+    """The auxiliaries of the search: ``search.candidates``, else every other dataset."""
+    ids = tuple(evaluator.ids)
+    if settings.target not in ids:
+        raise ConfigError(f"search.target {settings.target!r} is not among the evaluator's datasets {list(ids)}")
+    candidates = tuple(settings.candidates) if settings.candidates else tuple(i for i in ids if i != settings.target)
+    unknown = [c for c in candidates if c not in ids]
+    if unknown:
+        raise ConfigError(f"search.candidates {unknown} are not among the evaluator's datasets {list(ids)}")
+    return candidates
+
+
 def search(
     settings: SearchSettings,
     evaluator,
@@ -81,18 +94,15 @@ def search(
     executor=None,
     strategy=None,
     on_result=None,
+    study: SearchStudy | None = None,
 ) -> SearchResult:
     """Run the configured strategy (or ``strategy``, a built one) over the evaluator's datasets,
     recording into the ledger."""
-    ids = tuple(evaluator.ids)
-    if settings.target not in ids:
-        raise ConfigError(f"search.target {settings.target!r} is not among the evaluator's datasets {list(ids)}")
-    candidates = tuple(settings.candidates) if settings.candidates else tuple(i for i in ids if i != settings.target)
-    unknown = [c for c in candidates if c not in ids]
-    if unknown:
-        raise ConfigError(f"search.candidates {unknown} are not among the evaluator's datasets {list(ids)}")
+    candidates = search_candidates(settings, evaluator)
     if strategy is None:
         strategy = make_strategy(settings.strategy, len(candidates), settings.seed, **dict(settings.strategy_options))
+    if study is not None and hasattr(strategy, "attach_study"):
+        strategy.attach_study(study)
     evaluate = EvaluationCall(
         evaluator, settings.metric, settings.target, tracking.tracking_uri(), ledger.experiment_id, parent_run_id
     )
@@ -235,9 +245,32 @@ def tracked_search(evaluator, settings: SearchSettings, strategy=None, split: st
         ledger = tracking.MlflowLedger(evaluator.fingerprint, settings.metric, run.experiment_id, run.run_id)
         if not settings.reuse:
             ledger = OwnRunsLedger(ledger)
+        candidates = search_candidates(settings, evaluator)
+        storage = settings.optuna_storage or default_storage(tracking.tracking_uri())
+        study = SearchStudy.open(
+            storage, f"{settings.target} {settings.strategy} {run.run_id[:8]}", candidates,
+            {"target": settings.target, "strategy": settings.strategy, "mlflow_run_id": run.run_id,
+             "fingerprint": evaluator.fingerprint},
+        )
+        run.set_tags({tracking.OPTUNA_STORAGE: storage, tracking.OPTUNA_STUDY: study.study.study_name})
+        index = {name: i for i, name in enumerate(candidates)}
+
+        def on_result(n: int, item, best_score: float) -> None:
+            run.log_progress(n, item, best_score)
+            failed = isinstance(item, Failure)
+            study.record(
+                [index[d] for d in item.datasets if d != settings.target],
+                None if failed else item.scores[settings.target],
+                datasets=combination_name(item.datasets), reused=bool(item.reused), run_id=item.run_id or "",
+                **({"failure_reason": item.reason[:1000]} if failed else {}),
+            )
+
         with make_executor(settings) as executor:
-            result = search(settings, evaluator, ledger, parent_run_id=run.run_id, executor=executor, strategy=strategy,
-                            on_result=run.log_progress)
+            try:
+                result = search(settings, evaluator, ledger, parent_run_id=run.run_id, executor=executor,
+                                strategy=strategy, on_result=on_result, study=study)
+            finally:
+                study.close()
             confirmation = None
             if result.history and settings.confirms:
                 confirmation = _confirm(evaluator, settings, result, executor, run)

@@ -1,0 +1,111 @@
+"""Every search is an Optuna study in its storage: one trial per evaluation, named by dataset."""
+
+from __future__ import annotations
+
+import os
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from mtlsearch.landscape.synthetic import generate_landscape, write_table
+
+
+@pytest.fixture
+def table(project):
+    path = project / "landscape.csv"
+    write_table(generate_landscape("pairwise", 4, seed=3, target="t"), path)
+    return path
+
+
+def params(table, **extra):
+    return {"search.evaluator": "table", "search.table_path": str(table), "search.target": "t", "search.seed": 1,
+            "search.budget": 7, "search.stopping": "patience", "search.patience": None,
+            **{f"search.{k}": v for k, v in extra.items()}}
+
+
+def study_of(best, project):
+    import mlflow
+
+    run = mlflow.MlflowClient(os.environ["MLFLOW_TRACKING_URI"]).get_run(best["search_run_id"])
+    storage = run.data.tags["mtlsearch.optuna_storage"]
+    assert storage == f"sqlite:///{project / 'optuna.db'}"  # beside the MLflow store
+    return optuna.load_study(study_name=run.data.tags["mtlsearch.optuna_study"], storage=storage)
+
+
+@pytest.mark.parametrize("strategy", ["tpe", "greedy", "surrogate"])
+def test_the_study_holds_one_trial_per_evaluation(strategy, project, run_pipeline, load, table):
+    run_pipeline("search", params(table, strategy=strategy))
+    history, best = load("search_history"), load("best_combination")
+    study = study_of(best, project)
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(complete) == len(history)
+    assert {t.user_attrs["datasets"] for t in complete} == set(history["datasets"])
+    for trial in complete:
+        members = set(trial.user_attrs["datasets"].split("+")) - {"t"}
+        assert trial.params == {c: int(c in members) for c in best["candidates"]}
+        score = history.loc[history["datasets"] == trial.user_attrs["datasets"], "score"].item()
+        assert trial.value == pytest.approx(score)
+    assert study.best_value == pytest.approx(history["score"].max())
+    assert not study.get_trials(states=(TrialState.RUNNING,))
+    # Optuna's own figures read it
+    assert optuna.visualization.plot_optimization_history(study).data
+
+
+def test_reused_evaluations_are_added_trials_of_the_next_search(project, run_pipeline, load, table):
+    run_pipeline("search", params(table, strategy="random", budget=4))
+    run_pipeline("search", params(table, strategy="tpe", budget=3))
+    best = load("best_combination")
+    study = study_of(best, project)
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert len(complete) == 7
+    assert sum(t.user_attrs["reused"] for t in complete) == 4
+    assert len(optuna.get_all_study_names(f"sqlite:///{project / 'optuna.db'}")) == 2  # one study per search
+
+
+def test_optuna_dashboard_shows_the_study_of_a_search(project, run_pipeline, load, table, tmp_path):
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+    from pathlib import Path
+
+    from headless import chromium_page, free_port
+
+    run_pipeline("search", params(table, strategy="surrogate"))
+    best = load("best_combination")
+    study = study_of(best, project)
+    port = free_port()
+    executable = shutil.which("optuna-dashboard", path=str(Path(sys.executable).parent)) or "optuna-dashboard"
+    log = open(tmp_path / "dashboard.log", "w")
+    server = subprocess.Popen([executable, f"sqlite:///{project / 'optuna.db'}", "--host", "127.0.0.1",
+                               "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/studies", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            assert server.poll() is None, (tmp_path / "dashboard.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "optuna-dashboard did not answer"
+            time.sleep(0.5)
+        with chromium_page(base, tmp_path / "chromium") as page:
+            page.goto(f"{base}/dashboard", wait_until="load")
+            page.get_by_text(study.study_name).first.wait_for(timeout=60_000)
+            page.goto(f"{base}/dashboard/studies/{study._study_id}", wait_until="load")
+            # the best trial's card and the study's attributes, which link it to its MLflow run
+            page.get_by_text(f"Best Trial (number={study.best_trial.number})").first.wait_for(timeout=60_000)
+            page.get_by_text(best["search_run_id"]).first.wait_for(timeout=30_000)
+            page.screenshot(path=str(tmp_path / "optuna-dashboard.png"))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
+    assert (tmp_path / "optuna-dashboard.png").stat().st_size > 0
