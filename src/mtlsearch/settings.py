@@ -17,8 +17,9 @@ CONFIG_LOADER_ARGS = {
 
 from mtlsearch.composition import EvaluatorChoice  # noqa: E402
 from mtlsearch.hooks import ExamplesCheck, ParameterCheck  # noqa: E402
+from mtlsearch.logs import ConsoleHook  # noqa: E402
 from mtlsearch.tracking import EvaluationRunHook, StoreHook  # noqa: E402
 
 # ParameterCheck checks every parameter when the context is created, so that a bad key stops a
 # run before any node (kedro-mlflow registers its own hooks through its entry point).
-HOOKS = (StoreHook(), ParameterCheck(), ExamplesCheck(), EvaluatorChoice(), EvaluationRunHook())
+HOOKS = (ConsoleHook(), StoreHook(), ParameterCheck(), ExamplesCheck(), EvaluatorChoice(), EvaluationRunHook())

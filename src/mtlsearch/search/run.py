@@ -21,6 +21,7 @@ from mtlsearch.evaluation.evaluators import EvaluationCall, TrackedTable
 from mtlsearch.search.confirm import confirm, extra_seeds, top_combinations
 from mtlsearch.search.executors import make_executor
 from mtlsearch.search.loop import Evaluation, Failure, Guarded, SearchResult, run_search
+from mtlsearch.search.progress import SearchProgress
 from mtlsearch.strategies import make_strategy
 from mtlsearch.study import SearchStudy, default_storage
 
@@ -255,7 +256,10 @@ def tracked_search(evaluator, settings: SearchSettings, strategy=None, split: st
         run.set_tags({tracking.OPTUNA_STORAGE: storage, tracking.OPTUNA_STUDY: study.study.study_name})
         index = {name: i for i, name in enumerate(candidates)}
 
+        progress = SearchProgress(int(settings.budget), settings.target)
+
         def on_result(n: int, item, best_score: float) -> None:
+            progress.on_result(n, item, best_score)
             run.log_progress(n, item, best_score)
             failed = isinstance(item, Failure)
             study.record(
@@ -265,10 +269,10 @@ def tracked_search(evaluator, settings: SearchSettings, strategy=None, split: st
                 **({"failure_reason": item.reason[:1000]} if failed else {}),
             )
 
-        with make_executor(settings) as executor:
+        with make_executor(settings) as executor, progress:
             try:
                 result = search(settings, evaluator, ledger, parent_run_id=run.run_id, executor=executor,
-                                strategy=strategy, on_result=on_result, study=study)
+                                strategy=strategy, on_result=on_result, study=study, progress=progress.say)
             finally:
                 study.close()
             confirmation = None
