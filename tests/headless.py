@@ -71,3 +71,12 @@ def chromium_page(base_url: str, profile: Path, width: int = 1400, height: int =
             yield context.new_page()
         finally:
             context.close()
+
+
+def keep_screenshot(path: Path) -> None:
+    """``MTLSEARCH_SCREENSHOTS=docs/images python -m pytest ...`` refreshes the README's images."""
+    import shutil
+
+    folder = os.environ.get("MTLSEARCH_SCREENSHOTS")
+    if folder:
+        shutil.copy(path, Path(folder) / path.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from headless import chromium_page, free_port
+from headless import chromium_page, free_port, keep_screenshot
 from mtlsearch.landscape.synthetic import generate_landscape, write_table
 
 BUDGET = 6
@@ -127,3 +128,71 @@ def test_experiment_page_shows_the_search_and_its_evaluations(project, searched,
                 page.get_by_text(datasets, exact=True).first.wait_for(timeout=30_000)
             page.screenshot(path=str(tmp_path / "mlflow-experiment.png"))
     assert (tmp_path / "mlflow-experiment.png").stat().st_size > 0
+
+
+def test_rest_api_has_the_convergence_curve_and_the_shared_score_keys(project, searched, tmp_path):
+    best, history = searched
+    with mlflow_server(os.environ["MLFLOW_TRACKING_URI"], tmp_path / "mlflow-server.log") as base:
+        curve = get(base, "/api/2.0/mlflow/metrics/get-history", run_id=best["search_run_id"],
+                    metric_key="best_score")["metrics"]
+        child = get(base, "/api/2.0/mlflow/runs/get", run_id=history["run_id"].iloc[0])["run"]
+    steps = sorted({m["step"] for m in curve})
+    assert steps == list(range(1, BUDGET + 1))  # one point per evaluation
+    by_step = {m["step"]: m["value"] for m in curve if m["step"] < BUDGET}
+    assert list(by_step.values()) == sorted(by_step.values())  # the best so far never falls
+    metrics = {m["key"]: m["value"] for m in child["data"]["metrics"]}
+    params = {p["key"]: p["value"] for p in child["data"]["params"]}
+    assert metrics["score"] == pytest.approx(history["score"].iloc[0]) == metrics["score.t"]
+    assert {params[f"member.{c}"] for c in best["candidates"]} <= {"0", "1"}
+
+
+def test_run_page_draws_the_convergence_and_the_runs_table_shows_score(project, searched, tmp_path):
+    best, history = searched
+    with mlflow_server(os.environ["MLFLOW_TRACKING_URI"], tmp_path / "mlflow-server.log") as base:
+        experiment = get(base, "/api/2.0/mlflow/experiments/get-by-name", experiment_name="mtlsearch")["experiment"]
+        with chromium_page(base, tmp_path / "chromium", width=1500, height=950) as page:
+            page.goto(f"{base}/#/experiments/{experiment['experiment_id']}/runs/{best['search_run_id']}/model-metrics",
+                      wait_until="load")
+            page.get_by_text("best_score").first.wait_for(timeout=90_000)
+            # the charts are plotly graphs: the convergence curve has a point per evaluation
+            page.wait_for_function("() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                                   f".some(p => (p.data || []).some(t => (t.x || []).length >= {BUDGET}))",
+                                   timeout=60_000)
+            page.goto(f"{base}/#/experiments/{experiment['experiment_id']}/runs", wait_until="load")
+            page.get_by_role("row").filter(has_text="search t (surrogate)").first.wait_for(timeout=90_000)
+            # the runs table filters on the key every evaluation run shares, whatever its target
+            box = page.get_by_placeholder(re.compile("metrics"))
+            box.fill(f"metrics.score >= {history['score'].max() - 1e-6:.6f}")
+            box.press("Enter")
+            page.get_by_text("2 matching runs").first.wait_for(timeout=60_000)
+            page.get_by_role("row").filter(has_text="search t (surrogate)").first.get_by_role("button").first.click()
+            page.get_by_text(best["best_observed"]["datasets"], exact=True).first.wait_for(timeout=60_000)
+            # the search's row stays as the group of its child; the other evaluations are gone
+            others = history.loc[history["score"] < history["score"].max() - 1e-6, "datasets"]
+            for datasets in others:
+                expect(page.get_by_text(datasets, exact=True)).to_have_count(0, timeout=30_000)
+            page.screenshot(path=str(tmp_path / "mlflow-runs.png"))
+    assert (tmp_path / "mlflow-runs.png").stat().st_size > 0
+
+
+def test_searches_of_several_strategies_compare_side_by_side(project, run_pipeline, tmp_path):
+    table = write_table(generate_landscape("pairwise", 5, seed=4, target="t"), project / "landscape.csv")
+    common = {"search.evaluator": "table", "search.table_path": str(table), "search.target": "t",
+              "search.budget": 10, "search.patience": None, "search.stopping": "patience", "search.reuse": False}
+    for strategy in ("surrogate", "greedy", "random"):
+        run_pipeline("search", {**common, "search.strategy": strategy})
+    with mlflow_server(os.environ["MLFLOW_TRACKING_URI"], tmp_path / "mlflow-server.log") as base:
+        experiment = get(base, "/api/2.0/mlflow/experiments/get-by-name", experiment_name="mtlsearch")["experiment"]
+        with chromium_page(base, tmp_path / "chromium", width=1500, height=950) as page:
+            query = urllib.parse.quote("tags.`mtlsearch.kind` = 'search'")
+            page.goto(f"{base}/#/experiments/{experiment['experiment_id']}/runs?compareRunsMode=CHART"
+                      f"&searchFilter={query}", wait_until="load")
+            page.get_by_text("best_score").first.wait_for(timeout=90_000)
+            # one curve per search on the best_score chart, each with a point per evaluation
+            page.wait_for_function(
+                "() => Array.from(document.querySelectorAll('.js-plotly-plot')).some(p => "
+                "(p.data || []).filter(t => (t.x || []).length >= 10).length >= 3)", timeout=60_000)
+            for strategy in ("surrogate", "greedy", "random"):
+                page.get_by_text(f"search t ({strategy})").first.wait_for(timeout=30_000)
+            page.screenshot(path=str(tmp_path / "mlflow-comparison.png"))
+    keep_screenshot(tmp_path / "mlflow-comparison.png")

@@ -73,7 +73,7 @@ def test_optuna_dashboard_shows_the_study_of_a_search(project, run_pipeline, loa
     import urllib.request
     from pathlib import Path
 
-    from headless import chromium_page, free_port
+    from headless import chromium_page, free_port, keep_screenshot
 
     run_pipeline("search", params(table, strategy="surrogate"))
     best = load("best_combination")
@@ -109,3 +109,4 @@ def test_optuna_dashboard_shows_the_study_of_a_search(project, run_pipeline, loa
         server.wait(timeout=30)
         log.close()
     assert (tmp_path / "optuna-dashboard.png").stat().st_size > 0
+    keep_screenshot(tmp_path / "optuna-dashboard.png")

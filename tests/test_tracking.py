@@ -60,6 +60,7 @@ def test_a_rerun_marks_what_a_killed_search_left_running_as_killed(project, tabl
 def test_a_live_search_is_never_marked_killed(project):
     uri = os.environ["MLFLOW_TRACKING_URI"]
     mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("mtlsearch")  # not the active experiment of an earlier test's store
     with tracking.SearchRun("search t", {tracking.TARGET: "t"}) as live:
         # a run of another machine with a fresh heartbeat, and one whose heartbeat stopped
         client = mlflow.MlflowClient(uri)

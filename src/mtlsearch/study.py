@@ -14,9 +14,10 @@ No other module of the package calls Optuna's storage.
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import optuna
 from optuna.distributions import CategoricalDistribution
@@ -72,9 +73,24 @@ class SearchStudy:
             return cls(optuna.create_study(direction="maximize", sampler=sampler), names)
 
     @classmethod
-    def open(cls, storage: str, name: str, names: Sequence[str], attrs: Mapping[str, object] | None = None) -> SearchStudy:
-        with quiet_optuna():
-            study = optuna.create_study(storage=storage, study_name=name, direction="maximize", load_if_exists=True)
+    def open(cls, storage: str, name: str, names: Sequence[str], attrs: Mapping[str, object] | None = None,
+             attempts: int = 20) -> SearchStudy:
+        """The study ``name`` in ``storage``, created if missing. A new sqlite file is created
+        under a lock beside it, retried while another client creates it (two searches starting
+        at once on a new store race Optuna's table creation)."""
+        from filelock import FileLock
+
+        lock = FileLock(storage[len("sqlite:///"):] + ".lock") if storage.startswith("sqlite:///") else nullcontext()
+        with quiet_optuna(), lock:
+            for attempt in range(attempts):
+                try:
+                    study = optuna.create_study(storage=storage, study_name=name, direction="maximize",
+                                                load_if_exists=True)
+                    break
+                except Exception:  # noqa: BLE001 - a racing creation; the last one is raised
+                    if attempt == attempts - 1:
+                        raise
+                    time.sleep(0.5)
             for key, value in (attrs or {}).items():
                 study.set_user_attr(key, value)
         return cls(study, names)

@@ -211,6 +211,14 @@ def finish_evaluation(
             values["train.wall_s" if name == "wall_s" else name] = float(value)
     if wall_s is not None:
         values["evaluation_wall_s"] = float(wall_s)
+    curve = (training or {}).get("loss_curve") or []
+    if curve:
+        # the training-loss chart of the run (a curve over micro-batches); it is no score, so it
+        # may go before the artifacts
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        client().log_batch(run_id, metrics=[Metric("loss", float(v), now, int(step)) for step, v in curve])
     with tempfile.TemporaryDirectory() as tmp:
         if predictions is not None:
             # a table artifact, which the UI's evaluation view shows (parquet it cannot)

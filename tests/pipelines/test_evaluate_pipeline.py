@@ -52,6 +52,8 @@ def test_evaluate_pipeline_end_to_end(tiny_project, run_pipeline, load):
     # the keys every run shares, whatever its target: comparable columns in the runs table
     assert run.data.metrics["score.healthadvice"] == metrics["dev"]["healthadvice"]["f1"]
     assert run.data.metrics["score_test.bc2gm"] == metrics["test"]["bc2gm"]["f1"]
+    curve = client.get_metric_history(run.info.run_id, "loss")
+    assert len(curve) > 1 and [m.step for m in curve] == sorted(m.step for m in curve)  # a training-loss chart
     shown = client.load_table(run.info.experiment_id, artifact_file="predictions.json", run_ids=[run.info.run_id])
     assert len(shown) == len(predictions) and shown["gold"].map(type).eq(str).all()
 

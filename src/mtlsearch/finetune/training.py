@@ -437,7 +437,17 @@ class CausalLMModule(L.LightningModule):
             "micro_batches": len(self.losses),
             "trained_tokens": self.trained_tokens,
             "padding_fraction": self.padded_positions / self.total_positions if self.total_positions else 0.0,
+            "loss_curve": self.loss_curve(),
         }
+
+    def loss_curve(self, points: int = 200) -> list[list[float]]:
+        """``[micro-batch, loss]`` pairs, at most ``points`` of them (each the mean of its stretch),
+        for the training-loss chart of the evaluation's run."""
+        if not self.losses:
+            return []
+        width = max(1, math.ceil(len(self.losses) / points))
+        return [[float(start + width), float(sum(chunk) / len(chunk))]
+                for start in range(0, len(self.losses), width) for chunk in [self.losses[start:start + width]]]
 
 
 @contextmanager

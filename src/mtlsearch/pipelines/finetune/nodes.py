@@ -28,4 +28,5 @@ def finetune_adapter(
     as an input orders the fine-tune after the run is opened, so that its failure is recorded there.
     """
     model, stats = tune(base_model, tokenizer, training_mixture, finetune, int(evaluate.get("seed", 0)))
-    return model, {k: v for k, v in stats.items() if isinstance(v, (int, float, str))}
+    # JSON-able figures only (the loss curve is a list of [micro-batch, loss] pairs)
+    return model, {k: v for k, v in stats.items() if isinstance(v, (int, float, str, list))}
