@@ -494,6 +494,28 @@ def read_ledger(fingerprint: str, metric: str, experiment: str | None = None) ->
     return MlflowLedger(fingerprint, metric, experiment).finished()
 
 
+def search_curves(target: str, experiment: str | None) -> pd.DataFrame:
+    """The ``best_score`` curve of every search of ``target`` in the experiment: one row per
+    (search run, step), with the run's name and strategy."""
+    columns = ["run_id", "name", "strategy", "step", "best_score"]
+    if not experiment:
+        return pd.DataFrame(columns=columns)
+    runs = client().search_runs(
+        [experiment], filter_string=f"tags.`{KIND}` = 'search' and tags.`{TARGET}` = '{target}'",
+        order_by=["attributes.start_time ASC"], max_results=1000,
+    )
+    rows = []
+    for run in runs:
+        for metric in client().get_metric_history(run.info.run_id, "best_score"):
+            if metric.step > 0:  # step 0 holds the reused evaluations and old step-less values
+                rows.append({"run_id": run.info.run_id, "name": run.info.run_name,
+                             "strategy": run.data.tags.get(STRATEGY, ""), "step": int(metric.step),
+                             "best_score": float(metric.value)})
+    frame = pd.DataFrame(rows, columns=columns)
+    # the final answer is logged at the last step after its curve point: keep the curve's
+    return frame.drop_duplicates(["run_id", "step"], keep="first").reset_index(drop=True)
+
+
 def log_figure(run_id: str | None, figure, name: str) -> None:
     """Attach a figure to an MLflow run (the search's run) under ``report/``."""
     if run_id:

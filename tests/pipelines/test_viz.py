@@ -14,7 +14,7 @@ from headless import chromium_page, serve_directory
 
 PIPELINES = ("ingestion", "formatting", "finetune", "scoring", "evaluate", "search", "report")
 REPORT_OUTPUTS = ("search_progress_plot", "surrogate_fit_plot", "auxiliary_effect_plot", "transfer_heatmap",
-                  "search_summary", "ledger_scores")
+                  "search_summary", "ledger_scores", "search_curves", "search_comparison_plot")
 
 
 @pytest.fixture

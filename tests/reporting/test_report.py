@@ -15,7 +15,8 @@ from mtlsearch.reporting import report as reporting
 from mtlsearch.landscape.synthetic import generate_landscape, write_table
 from mtlsearch.search.loop import Evaluation
 
-FIGURES = ("search_progress.png", "surrogate_fit.png", "auxiliary_effects.png", "transfer_heatmap.png")
+FIGURES = ("search_progress.png", "surrogate_fit.png", "auxiliary_effects.png", "transfer_heatmap.png",
+           "search_comparison.png")
 
 
 def history_frame(rows):
@@ -177,15 +178,36 @@ def test_search_ends_with_its_report(project, run_pipeline, load, table):
     assert parent.data.tags["mtlsearch.best_run"] == best_row["run_id"]
     assert parent.info.run_name == "search t (exhaustive)"
 
-    # the report alone redraws from the latest search outputs, as a new version
+    # the report alone, with the default parameters, redraws from the search's outputs and the
+    # settings it ran with: the same summary (optimum and regret included), as a new version,
+    # and the search run keeps what it had
     first = latest(project, "search_summary.md").parent.name
-    run_pipeline("report", params)
+    run_pipeline("report")
     assert latest(project, "search_summary.md").parent.name > first
     assert load("search_summary") == summary
-    # under parameters that name another table, no optimum is claimed
+    parent = client.get_run(best["search_run_id"])
+    assert parent.data.tags["mlflow.note.content"] == summary
+    assert parent.data.metrics["regret"] == pytest.approx(0.0)
+    # parameters that name another table do not change what the search used
     other = write_table(generate_landscape("additive", 4, seed=5, target="t"), project / "other.csv")
     run_pipeline("report", {**params, "search.table_path": str(other)})
-    assert "exhaustive optimum" not in load("search_summary")
+    assert load("search_summary") == summary
+
+
+def test_the_comparison_draws_every_search_of_the_target(project, run_pipeline, load, table):
+    common = {"search.evaluator": "table", "search.table_path": str(table), "search.target": "t",
+              "search.budget": 6, "search.patience": None, "search.stopping": "patience", "search.reuse": False}
+    run_pipeline("search", {**common, "search.strategy": "greedy"})
+    run_pipeline("search", {**common, "search.strategy": "random"})
+    curves = load("search_curves")
+    best = load("best_combination")
+    assert curves["run_id"].nunique() == 2 and set(curves["strategy"]) == {"greedy", "random"}
+    for _, curve in curves.groupby("run_id"):
+        assert list(curve["step"]) == list(range(1, len(curve) + 1))
+        assert curve["best_score"].is_monotonic_increasing
+    mine = curves[curves["run_id"] == best["search_run_id"]]
+    assert mine["best_score"].iloc[-1] == pytest.approx(load("search_history")["score"].max())
+    assert latest(project, "search_comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def multi_target_table(path, ids=("a", "b", "c")):

@@ -106,20 +106,47 @@ def search_progress_figure(
     axes.set_xlim(left=-0.5)
     axes.xaxis.get_major_locator().set_params(integer=True)
     axes.grid(alpha=0.3)
-    axes.legend(loc="lower right", fontsize="small")
+    # beside the axes, so that no legend hides a point
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", borderaxespad=0)
+    return figure
+
+
+def search_comparison_figure(curves: pd.DataFrame, target: str, current_run: str | None = None,
+                             optimum: float | None = None) -> Figure:
+    """Best score so far against new evaluations, one line per search of ``target`` (the runs of
+    the store; :func:`mtlsearch.tracking.search_curves`); the current search drawn bold."""
+    figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
+    axes = figure.add_subplot()
+    if curves.empty:
+        axes.text(0.5, 0.5, "no search of this target logged a curve", ha="center", va="center",
+                  transform=axes.transAxes)
+    for run_id, curve in curves.groupby("run_id", sort=False):
+        curve = curve.sort_values("step")
+        current = run_id == current_run
+        axes.step(curve["step"], curve["best_score"], where="post", linewidth=2.2 if current else 1.2,
+                  label=f"{curve['name'].iloc[0]} [{str(run_id)[:8]}]" + (" (this search)" if current else ""))
+    if optimum is not None and math.isfinite(optimum):
+        axes.axhline(optimum, color="black", linestyle="--", linewidth=0.8, label=f"exhaustive optimum {optimum:.4f}")
+    axes.set_xlabel("new evaluations")
+    axes.set_ylabel(f"best {target} score so far")
+    axes.set_title(f"Searches for {target}")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="x-small", borderaxespad=0)
     return figure
 
 
 def exhaustive_optimum(search: Mapping, best: Mapping) -> tuple[tuple[str, ...], float] | None:
     """The best combination of the whole table when the search looked scores up in one.
 
-    ``search`` is ``params:search`` (where the table is); the target and candidates are the
-    search's own (``best``). None for real evaluations, where nothing knows the optimum, and when
-    the table the parameters name is not the one the search used (its fingerprint differs): a
-    report redrawn later under other parameters must not draw another table's optimum.
+    The search's own settings (``best["settings"]``) say where the table is; ``search``
+    (``params:search``) stands in for outputs written before they carried them. The target and
+    candidates are the search's own (``best``). None for real evaluations, where nothing knows
+    the optimum, and when the table named is not the one the search used (its fingerprint
+    differs): a report must not draw another table's optimum.
     """
     from mtlsearch.evaluation.table import TableEvaluator
 
+    search = best.get("settings") or search
     if search.get("evaluator") != "table" or not search.get("table_path"):
         return None
     table = TableEvaluator(
@@ -193,10 +220,12 @@ def surrogate_fit_figure(
     final = table[table["predicted_final"].notna()]
     if len(final):
         axes.scatter(final["predicted_final"], final["actual"], marker="s", facecolors="none", edgecolors="tab:gray",
-                     label=_fit_label("final fit", table["predicted_final"], table["actual"]))
+                     label=_fit_label("final fit, in-sample (has seen the scores)", table["predicted_final"],
+                                      table["actual"]))
     if len(before):
         axes.scatter(before["predicted_before"], before["actual"], color="tab:blue",
-                     label=_fit_label("before evaluation", table["predicted_before"], table["actual"]))
+                     label=_fit_label("before evaluation, out-of-sample", table["predicted_before"],
+                                      table["actual"]))
     values = pd.concat([table["actual"], table["predicted_before"], table["predicted_final"]]).dropna()
     low, high = float(values.min()), float(values.max())
     pad = max((high - low) * 0.05, 1e-3)
@@ -206,7 +235,7 @@ def surrogate_fit_figure(
     axes.set_ylim(low - pad, high + pad)
     axes.set_aspect("equal")
     axes.grid(alpha=0.3)
-    axes.legend(loc="upper left", fontsize="small")
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize="small")
     return figure
 
 
@@ -244,8 +273,10 @@ def auxiliary_effects(history: pd.DataFrame, target: str, candidates: Sequence[s
 def auxiliary_effect_figure(
     history: pd.DataFrame, target: str, candidates: Sequence[str] | None = None, metric: str | None = None
 ) -> Figure:
-    """Mean target score with and without each auxiliary, with one standard deviation as error bars."""
+    """Mean target score with and without each auxiliary (one standard deviation as error bars),
+    sorted by the effect: the mean with it minus the mean without it."""
     table = auxiliary_effects(history, target, candidates)
+    table = table.sort_values("effect", ascending=False, na_position="last", kind="stable").reset_index(drop=True)
     figure = Figure(figsize=(max(5.0, 0.7 * len(table) + 2.5), 4.2), layout="constrained")
     axes = figure.add_subplot()
     x = np.arange(len(table))
@@ -263,9 +294,10 @@ def auxiliary_effect_figure(
     axes.set_xticks(x, labels, fontsize="small")
     axes.set_xlabel("auxiliary (evaluations with / without)")
     axes.set_ylabel(f"{target} {metric or 'score'}")
-    axes.set_title(f"Effect of each auxiliary on {target}")
+    axes.set_title(f"Effect of each auxiliary on {target}\n(effect = mean with it - mean without it, over the "
+                   "evaluated combinations)", fontsize="medium")
     axes.grid(alpha=0.3, axis="y")
-    axes.legend(fontsize="small")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", borderaxespad=0)
     return figure
 
 

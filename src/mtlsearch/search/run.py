@@ -338,4 +338,6 @@ def best_combination(result: SearchResult, settings: SearchSettings, fingerprint
         "stop_reason": result.stop_reason,
         "fingerprint": fingerprint,
         "search_run_id": run_id,
+        # what the search ran with, so that a report redrawn later draws what the search's drew
+        "settings": {k: v for k, v in settings.__dict__.items() if isinstance(v, (str, int, float, bool, type(None)))},
     }

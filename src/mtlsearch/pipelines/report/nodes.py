@@ -69,3 +69,18 @@ def write_search_summary(search_history: pd.DataFrame, best_combination: dict, s
         reporting.best_run_id(search_history, best_combination), summary, optimum,
     )
     return summary
+
+
+def read_search_curves(best_combination: dict) -> pd.DataFrame:
+    """The best-so-far curves of every search of the target in the search's experiment."""
+    return tracking.search_curves(best_combination["target"],
+                                  tracking.search_experiment(best_combination.get("search_run_id")))
+
+
+def plot_search_comparison(search_curves: pd.DataFrame, best_combination: dict, search: dict) -> Figure:
+    optimum = reporting.exhaustive_optimum(search, best_combination)
+    figure = reporting.search_comparison_figure(search_curves, best_combination["target"],
+                                                best_combination.get("search_run_id"),
+                                                optimum[1] if optimum else None)
+    tracking.log_figure(best_combination.get("search_run_id"), figure, "search_comparison.png")
+    return figure

@@ -2,10 +2,12 @@ from kedro.pipeline import Pipeline, node
 
 from .nodes import (
     plot_auxiliary_effects,
+    plot_search_comparison,
     plot_search_progress,
     plot_surrogate_fit,
     plot_transfer_heatmap,
     read_ledger_scores,
+    read_search_curves,
     write_search_summary,
 )
 
@@ -37,6 +39,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["ledger_scores", "best_combination"],
                 outputs="transfer_heatmap",
                 name="plot_transfer_heatmap",
+            ),
+            node(read_search_curves, inputs="best_combination", outputs="search_curves", name="read_search_curves"),
+            node(
+                plot_search_comparison,
+                inputs=["search_curves", "best_combination", "params:search"],
+                outputs="search_comparison_plot",
+                name="plot_search_comparison",
             ),
             node(
                 write_search_summary,
