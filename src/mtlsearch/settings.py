@@ -1,6 +1,15 @@
 """Project settings: the hooks, the config loader and the resolvers the configuration uses."""
 
+import warnings
+
 from kedro.config import OmegaConfigLoader
+
+# Notices of the libraries to their own developers, shown on every start, that a user of this
+# project cannot act on (the README's command is `kedro run --pipeline ...`, which Kedro still
+# takes).
+for _message in (r"register_new_resolver\(\) is deprecated", r"Add type hints to the `predict` method",
+                 r"Option '--pipeline' is deprecated"):
+    warnings.filterwarnings("ignore", message=f".*{_message}")
 from omegaconf.resolvers import oc
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import math
 import os
+import re
 import socket
 import tempfile
 import threading
@@ -403,7 +404,11 @@ class SearchRun:
         self.owned = mlflow.active_run() is None
         run = mlflow.start_run(run_name=self.name) if self.owned else mlflow.active_run()
         self.run_id, self.experiment_id = run.info.run_id, run.info.experiment_id
-        mlflow.set_tags({KIND: "search", **self.tags, **process_tags()})
+        tags = {KIND: "search", **self.tags, **process_tags()}
+        if not self.owned and run.info.run_name == "search":
+            # kedro-mlflow names a run after its pipeline; a search that fails keeps this name
+            tags[RUN_NAME] = f"{self.name} ({self.tags.get(STRATEGY, '')})"
+        mlflow.set_tags(tags)
         if self.owned and self.params:
             _log_params(self.run_id, self.params)
         # kedro-mlflow's run already beats (StoreHook); a run of our own needs its own heartbeat
@@ -771,8 +776,15 @@ class StoreHook:
         run = mlflow.active_run()
         if run is None:
             return
+        tags = dict(process_tags())
+        runner = run_params.get("runner")
+        if runner is not None:
+            # kedro-mlflow tags the runner object's repr (with its address); its class is what tells
+            name = runner if isinstance(runner, str) else repr(runner)
+            match = re.match(r"<([\w.]+) object at 0x[0-9a-f]+>", name)
+            tags["runner"] = match.group(1).rsplit(".", 1)[-1] if match else name
         try:
-            client().log_batch(run.info.run_id, tags=[_tag(k, v) for k, v in process_tags().items()])
+            client().log_batch(run.info.run_id, tags=[_tag(k, v) for k, v in tags.items()])
         except Exception as exc:  # noqa: BLE001 - an active run of another store is not this run's
             log.debug("no liveness tags on %s: %s", run.info.run_id, exc)
             return
