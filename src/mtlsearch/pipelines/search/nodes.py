@@ -8,7 +8,6 @@ import pandas as pd
 from mtlsearch.evaluation.evaluators import FinetuneEvaluator, TrackedTable, table_evaluator
 from mtlsearch.evaluation.recipe import EvaluationConfig
 from mtlsearch.finetune.base_model import Pretrained
-from mtlsearch.formatting.mixtures import selection_split
 from mtlsearch.search.run import SearchSettings, run_tracked_search
 
 
@@ -28,7 +27,12 @@ def make_table_evaluator(search: dict) -> TrackedTable:
     return table_evaluator(settings.table_path, settings.target, settings.table_noise, settings.table_delay_s, settings.seed)
 
 
-def run_search(evaluator, search: dict, formatting: dict) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
+def run_search(evaluator, search: dict) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
     """Search, recording every evaluation in MLflow, then confirm the best against seed noise;
-    the history, the best combination, the surrogate's predictions."""
-    return run_tracked_search(evaluator, SearchSettings.from_params(search), selection_split(formatting))
+    the history, the best combination, the surrogate's predictions.
+
+    The split it selects on is the evaluator's (its formatting parameters), so that this node
+    takes, and its MLflow run logs, only the parameters that its evaluations depend on."""
+    config = getattr(evaluator, "config", None)
+    split = config.selection_split if config is not None else "table"
+    return run_tracked_search(evaluator, SearchSettings.from_params(search), split)

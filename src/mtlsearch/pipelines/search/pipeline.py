@@ -23,7 +23,7 @@ def create_pipeline(evaluator: str | None = None, **kwargs) -> Pipeline:
         [
             node(
                 run_search,
-                inputs=["evaluator", "params:search", "params:formatting"],
+                inputs=["evaluator", "params:search"],
                 outputs=["search_history", "best_combination", "surrogate_predictions"],
                 name="run_search",
             ),
