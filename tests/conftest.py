@@ -53,6 +53,16 @@ def project(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
+def table(project) -> Path:
+    """A synthetic score table of target t with four auxiliaries (aux00..aux03), in the project."""
+    from mtlsearch.landscape.synthetic import generate_landscape, write_table
+
+    path = project / "landscape.csv"
+    write_table(generate_landscape("pairwise", 4, seed=3, target="t"), path)
+    return path
+
+
+@pytest.fixture
 def run_pipeline(project) -> Callable[..., dict]:
     """Run a registered pipeline in a real Kedro session of the project copy."""
 

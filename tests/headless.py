@@ -80,3 +80,38 @@ def keep_screenshot(path: Path) -> None:
     folder = os.environ.get("MTLSEARCH_SCREENSHOTS")
     if folder:
         shutil.copy(path, Path(folder) / path.name)
+
+
+@contextmanager
+def served(command: list[str], health_url: str, log_path: Path, timeout_s: float = 180) -> Iterator[None]:
+    """Run a server ``command`` (its own process group, output in ``log_path``) until the block
+    ends, once ``health_url`` answers 200."""
+    import signal
+    import subprocess
+    import time
+    import urllib.error
+    import urllib.request
+
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                with urllib.request.urlopen(health_url, timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            assert process.poll() is None, f"{command[0]} exited:\n{log_path.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"{command[0]} did not answer:\n{log_path.read_text()[-3000:]}"
+            time.sleep(0.5)
+        yield
+    finally:
+        # a server may run workers of its own: end its whole process group
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -43,3 +43,20 @@ def test_start_up_shows_no_library_notices_and_a_failed_search_says_why(project)
     assert "TooManyFailures" in search.data.tags["failure_reason"]
     assert "aux00+t" in search.data.tags["failure_reason"]
     assert not search.data.tags["runner"].startswith("<")
+
+
+def test_the_projects_own_error_in_a_node_is_its_one_line(project, table):
+    done = kedro_run(project, "--pipeline", "search", "--params",
+                     f"search.evaluator=table,search.table_path={table},search.target=zz")
+    output = done.stdout + done.stderr
+    assert done.returncode == 1
+    assert output.strip().splitlines()[-1] == (
+        f"Error: {table}: search.target 'zz' is not in the table; it holds ['aux00', 'aux01', 'aux02', 'aux03', 't']")
+    assert "Traceback" not in output and "╭" not in output
+
+
+def test_ids_joined_by_commas_get_the_hint_to_use_plus(project):
+    done = kedro_run(project, "--pipeline", "evaluate", "--params", "evaluate.datasets=bc5cdr,healthadvice")
+    assert done.returncode == 2  # a usage error, before the project does anything
+    assert ("Error: --params: 'healthadvice' has no '=': Kedro splits --params on commas; join dataset ids "
+            "with '+', e.g. evaluate.datasets=bc5cdr+healthadvice") in done.stdout + done.stderr

@@ -6,10 +6,7 @@ import json
 import re
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from headless import chromium_page, free_port, keep_screenshot
+from headless import chromium_page, free_port, keep_screenshot, served
 from mtlsearch.landscape.synthetic import generate_landscape, write_table
 
 BUDGET = 6
@@ -32,30 +29,9 @@ def mlflow_server(backend_store_uri: str, log_path: Path):
     executable = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which("mlflow")
     command = [executable, "server", "--backend-store-uri", backend_store_uri, "--host", "127.0.0.1",
                "--port", str(port), "--workers", "1"]
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=5) as answer:
-                    if answer.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            assert process.poll() is None, f"mlflow server exited:\n{log_path.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"mlflow server did not answer:\n{log_path.read_text()[-3000:]}"
-            time.sleep(0.5)
+    with served(command, f"{base}/health", log_path):
         yield base
-    finally:
-        # the server runs workers of its own: end its whole process group
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def get(base: str, endpoint: str, **query) -> dict:

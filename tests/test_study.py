@@ -8,14 +8,6 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from mtlsearch.landscape.synthetic import generate_landscape, write_table
-
-
-@pytest.fixture
-def table(project):
-    path = project / "landscape.csv"
-    write_table(generate_landscape("pairwise", 4, seed=3, target="t"), path)
-    return path
 
 
 def params(table, **extra):
@@ -65,37 +57,19 @@ def test_reused_evaluations_are_added_trials_of_the_next_search(project, run_pip
 
 def test_optuna_dashboard_shows_the_study_of_a_search(project, run_pipeline, load, table, tmp_path):
     import shutil
-    import signal
-    import subprocess
     import sys
-    import time
-    import urllib.error
-    import urllib.request
     from pathlib import Path
 
-    from headless import chromium_page, free_port, keep_screenshot
+    from headless import chromium_page, free_port, keep_screenshot, served
 
     run_pipeline("search", params(table, strategy="surrogate"))
     best = load("best_combination")
     study = study_of(best, project)
     port = free_port()
     executable = shutil.which("optuna-dashboard", path=str(Path(sys.executable).parent)) or "optuna-dashboard"
-    log = open(tmp_path / "dashboard.log", "w")
-    server = subprocess.Popen([executable, f"sqlite:///{project / 'optuna.db'}", "--host", "127.0.0.1",
-                               "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/studies", timeout=5) as answer:
-                    if answer.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            assert server.poll() is None, (tmp_path / "dashboard.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "optuna-dashboard did not answer"
-            time.sleep(0.5)
+    command = [executable, f"sqlite:///{project / 'optuna.db'}", "--host", "127.0.0.1", "--port", str(port)]
+    with served(command, f"{base}/api/studies", tmp_path / "dashboard.log"):
         with chromium_page(base, tmp_path / "chromium") as page:
             page.goto(f"{base}/dashboard", wait_until="load")
             page.get_by_text(study.study_name).first.wait_for(timeout=60_000)
@@ -104,9 +78,5 @@ def test_optuna_dashboard_shows_the_study_of_a_search(project, run_pipeline, loa
             page.get_by_text(f"Best Trial (number={study.best_trial.number})").first.wait_for(timeout=60_000)
             page.get_by_text(best["search_run_id"]).first.wait_for(timeout=30_000)
             page.screenshot(path=str(tmp_path / "optuna-dashboard.png"))
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-        log.close()
     assert (tmp_path / "optuna-dashboard.png").stat().st_size > 0
     keep_screenshot(tmp_path / "optuna-dashboard.png")

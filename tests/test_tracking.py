@@ -9,20 +9,11 @@ import sys
 import time
 
 import mlflow
-import pandas as pd
 import pytest
 
 from interrupt import kill_9_when
 from mlflow_runs import finished_runs
 from mtlsearch import tracking
-from mtlsearch.landscape.synthetic import generate_landscape, write_table
-
-
-@pytest.fixture
-def table(project):
-    path = project / "landscape.csv"
-    write_table(generate_landscape("pairwise", 4, seed=3, target="t"), path)
-    return path
 
 
 def search_command(table, **extra):

@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
 
-class DatasetFormatError(ValueError):
+
+class UserError(click.ClickException):
+    """An error the user can act on, already said in one line: ``kedro run`` prints that line
+    (click's ``Error: ...``) instead of a traceback."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DatasetFormatError(UserError, ValueError):
     """A raw file does not have the format its reader expects.
 
     The message names the dataset, the file, the place in it (``line 12`` or
@@ -33,7 +46,7 @@ class DatasetFormatError(ValueError):
         super().__init__(message)
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """The configuration names something that does not exist or does not fit."""
 
 

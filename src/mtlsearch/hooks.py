@@ -3,24 +3,23 @@ checked before its first node."""
 
 from __future__ import annotations
 
-import click
 from kedro.framework.hooks import hook_impl
 from kedro.io import DatasetError
 
-from mtlsearch.errors import ConfigError
+from mtlsearch.errors import ConfigError, UserError
 from mtlsearch.parameters import validate_parameters
 
 EXAMPLES = "examples"
 RECORD = "examples_inputs"  # what ingestion read to write EXAMPLES (conf/base/catalog.yml)
 
 
-class ParameterError(click.ClickException, ConfigError):
-    """A ConfigError that the ``kedro`` command line prints as ``Error: <message>`` (exit
-    status 1) instead of a traceback: the message names the key and what was expected, which
-    is all there is to fix. Code running a session catches it as the ConfigError it also is."""
+class ParameterError(ConfigError):
+    """A parameter that does not fit, found when the run starts: the ``kedro`` command line prints
+    it as ``Error: <message>`` (exit status 1), like every :class:`UserError`; the message names
+    the key and what was expected, which is all there is to fix."""
 
 
-class StaleExamplesError(click.ClickException):
+class StaleExamplesError(UserError):
     """``examples`` is not what ingestion would write now; printed by the ``kedro`` command line
     as one ``Error:`` line that says to ingest again."""
 

@@ -13,15 +13,7 @@ import pytest
 from interrupt import kill_9_when
 from mlflow_runs import finished_runs
 from mtlsearch.errors import ConfigError
-from mtlsearch.landscape.synthetic import generate_landscape, write_table
 from mtlsearch.strategies import STRATEGIES
-
-
-@pytest.fixture
-def table(project):
-    path = project / "landscape.csv"
-    write_table(generate_landscape("pairwise", 4, seed=3, target="t"), path)
-    return path
 
 
 def table_params(table, **extra):

@@ -138,13 +138,6 @@ def test_summary_names_the_best_the_cost_and_the_runs():
     assert "`parent`" in text and "| MLflow run of the best evaluation | `run1` |" in text
 
 
-@pytest.fixture
-def table(project):
-    path = project / "landscape.csv"
-    write_table(generate_landscape("pairwise", 4, seed=3, target="t"), path)
-    return path
-
-
 def latest(project, name):
     """The file of the latest version of a versioned dataset under data/08_reporting."""
     versions = sorted((project / "data" / "08_reporting" / name).iterdir())

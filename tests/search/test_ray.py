@@ -11,7 +11,6 @@ import time
 import psutil
 import pytest
 
-from mtlsearch.landscape.synthetic import generate_landscape, write_table
 
 from mlflow_runs import finished_runs
 
@@ -22,13 +21,6 @@ def all_runs(uri):
     client = mlflow.MlflowClient(uri)
     experiment = client.get_experiment_by_name("mtlsearch")
     return client.search_runs([experiment.experiment_id], "tags.`mtlsearch.kind` = 'evaluation'", max_results=1000)
-
-
-@pytest.fixture
-def table(project):
-    path = project / "landscape.csv"
-    write_table(generate_landscape("pairwise", 4, seed=3, target="t"), path)
-    return path
 
 
 def params(table, **extra):

@@ -22,11 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from mtlsearch.combinations import SEPARATOR
+from mtlsearch.errors import UserError
 
 MEMBER_SCORE_PREFIX = "score_"
 
 
-class TableError(ValueError):
+class TableError(UserError, ValueError):
     """A score table, or a question put to it, does not fit; the message names the file."""
 
     def __init__(self, file: str | Path, message: str, line: int | None = None):

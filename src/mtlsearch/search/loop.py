@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol, TypeVar
 
+from mtlsearch.errors import UserError
 from mtlsearch.strategies.base import Observation, Strategy
 
 T = TypeVar("T")
@@ -99,7 +100,7 @@ class InMemoryLedger:
         self._failures.append(failure)
 
 
-class TooManyFailures(RuntimeError):
+class TooManyFailures(UserError, RuntimeError):
     """More than ``max_failures`` evaluations in a row failed: the evaluator itself is broken."""
 
 

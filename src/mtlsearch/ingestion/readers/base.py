@@ -87,6 +87,22 @@ def undecodable(dataset: str, path: Path, encoding: str = "utf-8") -> DatasetFor
     return DatasetFormatError(dataset, path, None, f"{encoding} text")
 
 
+def json_lines(dataset: str, path: Path) -> Iterator[tuple[int, object]]:
+    """``(line number, object)`` for each non-blank line of a JSON-lines file.
+
+    A line cut short is not valid JSON, so a cut file fails on its last line, naming it.
+    """
+    import json
+
+    for lineno, line in numbered_lines(dataset, path):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DatasetFormatError(dataset, path, lineno, f"a JSON object ({exc.msg})", line) from None
+
+
 def at_least_one(dataset: str, path: Path, records: Iterator[Record], what: str = "record") -> Iterator[Record]:
     """Yield ``records``, then raise a :class:`DatasetFormatError` if there were none.
 

@@ -39,7 +39,6 @@ an id used twice) raises a :class:`~mtlsearch.errors.DatasetFormatError` naming 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -48,8 +47,8 @@ from mtlsearch.ingestion.readers.base import (
     SPLITS,
     Record,
     at_least_one,
+    json_lines,
     normalize_space,
-    numbered_lines,
     source_files,
 )
 
@@ -124,14 +123,7 @@ def read_canonical_jsonl(
 
 
 def _read_file(dataset: str, path: Path, seen: dict[str, tuple[Path, int]]) -> Iterator[Record]:
-    # a line cut short is not valid JSON, so a cut file already fails on its last line
-    for lineno, line in numbered_lines(dataset, path):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetFormatError(dataset, path, lineno, f"a JSON object ({exc.msg})", line) from None
+    for lineno, obj in json_lines(dataset, path):
         record = _record(dataset, path, lineno, obj)
         first = seen.setdefault(record["example_id"], (path, lineno))
         if first != (path, lineno):

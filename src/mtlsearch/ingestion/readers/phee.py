@@ -13,7 +13,6 @@ Arguments, attributes and ``Combination`` sub-events are not used.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -22,8 +21,8 @@ from mtlsearch.ingestion.readers.base import (
     SPLITS,
     Record,
     at_least_one,
+    json_lines,
     normalize_space,
-    numbered_lines,
     source_files,
 )
 
@@ -85,12 +84,5 @@ def read_phee_json(dataset: str, folder: Path, files: Mapping[str, str], **optio
 
 
 def _read_file(dataset: str, split: str, path: Path) -> Iterator[Record]:
-    # a line cut short is not valid JSON, so a cut file already fails on its last line
-    for lineno, line in numbered_lines(dataset, path):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DatasetFormatError(dataset, path, lineno, f"a JSON object ({exc.msg})", line) from None
+    for lineno, obj in json_lines(dataset, path):
         yield _record(dataset, split, path, lineno, obj)
