@@ -8,7 +8,7 @@ from kedro.config import OmegaConfigLoader
 # project cannot act on (the README's command is `kedro run --pipeline ...`, which Kedro still
 # takes).
 for _message in (r"register_new_resolver\(\) is deprecated", r"Add type hints to the `predict` method",
-                 r"Option '--pipeline' is deprecated"):
+                 r"Option '--pipeline' is deprecated", r"`isinstance\(treespec, LeafSpec\)` is deprecated"):
     warnings.filterwarnings("ignore", message=f".*{_message}")
 from omegaconf.resolvers import oc
 
