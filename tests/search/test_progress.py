@@ -23,9 +23,9 @@ def test_piped_search_prints_one_unwrapped_line_per_evaluation(project):
     assert [re.search(r"\[(\d+)/5\]", line).group(1) for line in lines] == ["1", "2", "3", "4", "5"]
     for line in lines:
         # the evaluation, its score, the best so far and the timing, all on one line
-        assert re.search(r"\[\d/5\] \S+: 0\.\d{4}.*; best 0\.\d{4} .* per evaluation, at most .* left$", line), line
+        assert re.search(r"\[\d/5\] \S+: 0\.\d{4}.*; best 0\.\d{4} .* per evaluation, at most .* left in the search$", line), line
         assert len(line) > 80  # not wrapped at 80 columns
-    assert "at most 0 s left" in lines[-1]
+    assert "at most 0 s left in the search" in lines[-1]
 
 
 def test_the_time_left_is_the_mean_time_per_evaluation_times_what_the_budget_leaves():
@@ -33,4 +33,4 @@ def test_the_time_left_is_the_mean_time_per_evaluation_times_what_the_budget_lea
     progress._durations = [2.0, 4.0]
     progress._done = 2
     assert progress.per_evaluation == 3.0
-    assert progress.suffix() == " | 4 s (mean 3 s) per evaluation, at most 24 s left"
+    assert progress.suffix() == " | 4 s (mean 3 s) per evaluation, at most 24 s left in the search"

@@ -73,12 +73,13 @@ class SearchProgress:
         return sum(self._durations) / len(self._durations) if self._durations else float("nan")
 
     def suffix(self) -> str:
-        """`` | 12 s per evaluation, at most 2.3 min left`` (the budget bounds what is left)."""
+        """`` | 12 s (mean 10 s) per evaluation, at most 2.3 min left in the search`` (the budget
+        bounds what is left; a confirmation after the search is not counted)."""
         if not self._durations:
             return ""
         left = (self.budget - self._done) * self.per_evaluation
         return (f" | {_duration(self._durations[-1])} (mean {_duration(self.per_evaluation)}) per evaluation, "
-                f"at most {_duration(left)} left")
+                f"at most {_duration(left)} left in the search")
 
     def say(self, line: str) -> None:
         # the loop's line of an evaluation starts with "[n/budget]"
