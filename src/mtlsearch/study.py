@@ -14,14 +14,15 @@ No other module of the package calls Optuna's storage.
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
+
+from mtlsearch.locks import create_once
 
 DATASETS_ATTR = "datasets"
 
@@ -78,19 +79,12 @@ class SearchStudy:
         """The study ``name`` in ``storage``, created if missing. A new sqlite file is created
         under a lock beside it, retried while another client creates it (two searches starting
         at once on a new store race Optuna's table creation)."""
-        from filelock import FileLock
+        def create() -> optuna.Study:
+            return optuna.create_study(storage=storage, study_name=name, direction="maximize", load_if_exists=True)
 
-        lock = FileLock(storage[len("sqlite:///"):] + ".lock") if storage.startswith("sqlite:///") else nullcontext()
-        with quiet_optuna(), lock:
-            for attempt in range(attempts):
-                try:
-                    study = optuna.create_study(storage=storage, study_name=name, direction="maximize",
-                                                load_if_exists=True)
-                    break
-                except Exception:  # noqa: BLE001 - a racing creation; the last one is raised
-                    if attempt == attempts - 1:
-                        raise
-                    time.sleep(0.5)
+        with quiet_optuna():
+            study = create_once(storage, create, attempts, suffix=".db.lock") if storage.startswith("sqlite:///") \
+                else create()
             for key, value in (attrs or {}).items():
                 study.set_user_attr(key, value)
         return cls(study, names)

@@ -16,7 +16,6 @@ stages know nothing of it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import os
@@ -32,6 +31,7 @@ import pandas as pd
 from kedro.framework.hooks import hook_impl
 
 from mtlsearch.combinations import SEPARATOR, combination_name
+from mtlsearch.locks import create_once, lock_path
 from mtlsearch.search.loop import Evaluation, Failure
 
 log = logging.getLogger(__name__)
@@ -683,14 +683,6 @@ class Heartbeat:
         self._stop.set()
 
 
-def _lock_path() -> Path:
-    """One lock file per store on this machine: beside a sqlite file, else in the temp folder."""
-    uri = tracking_uri()
-    if uri.startswith("sqlite:///"):
-        return Path(uri[len("sqlite:///"):]).with_suffix(".mtlsearch.lock")
-    return Path(tempfile.gettempdir()) / f"mtlsearch-{hashlib.sha256(uri.encode()).hexdigest()[:16]}.lock"
-
-
 def claim_evaluation(
     datasets: Sequence[str], fingerprint: str, params: Mapping[str, object], *, target: str | None = None,
     parent_run_id: str | None = None, experiment: str | None = None, extra_tags: Mapping[str, str] | None = None,
@@ -710,7 +702,7 @@ def claim_evaluation(
     experiment = experiment or experiment_id()
     query = f"tags.`{FINGERPRINT}` = '{fingerprint}' and tags.`{DATASETS}` = '{name}'"
     waited_on: set[str] = set()
-    lock = FileLock(str(_lock_path()))
+    lock = FileLock(str(lock_path(tracking_uri())))
     while True:
         with lock:
             runs = client().search_runs([experiment], filter_string=query, max_results=1000)
@@ -739,26 +731,13 @@ def run_scores(run, datasets: Sequence[str], metric: str) -> dict[str, float]:
     return _scores(run.data.metrics, tuple(datasets), f".{metric}")
 
 
-def prepare_store(uri: str | None = None, attempts: int = 20) -> None:
-    """Create a new sqlite store once: under the store's lock file, retried while another client
-    (``mlflow ui``, a second search) is migrating the same new file, which MLflow does not guard."""
+def prepare_store(uri: str | None = None) -> None:
+    """Create a new sqlite store once (see :func:`mtlsearch.locks.create_once`)."""
     import mlflow
-    from filelock import FileLock
 
     uri = uri or tracking_uri()
-    if not uri.startswith("sqlite:///"):
-        return
-    with FileLock(str(Path(uri[len("sqlite:///"):]).with_suffix(".mtlsearch.lock"))):
-        for attempt in range(attempts):
-            try:
-                mlflow.MlflowClient(uri).search_experiments(max_results=1)
-                return
-            except Exception as exc:  # noqa: BLE001 - a racing migration; the last one is raised
-                if attempt == attempts - 1:
-                    raise
-                log.info("the MLflow store %s is being created by another client (%s): retrying", uri,
-                         type(exc).__name__)
-                time.sleep(0.5)
+    if uri.startswith("sqlite:///"):
+        create_once(uri, lambda: mlflow.MlflowClient(uri).search_experiments(max_results=1))
 
 
 class StoreHook:
