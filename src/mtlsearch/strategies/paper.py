@@ -12,6 +12,7 @@ from mtlsearch.strategies.base import (
     Combination,
     Observation,
     Proposal,
+    SizeBounds,
     Strategy,
     inclusion_matrix,
     predictions_by_combination,
@@ -89,8 +90,10 @@ class PaperStrategy(Strategy):
         epochs: int = 400,
         lr: float = 1e-2,
         stop_on_no_improvement: bool = True,
+        *,
+        size_bounds: SizeBounds | None = None,
     ):
-        super().__init__(n_candidates, seed)
+        super().__init__(n_candidates, seed, size_bounds)
         self.n_initial = int(n_initial)
         self.stop_on_no_improvement = bool(stop_on_no_improvement)
         self.model = MLPRegressor(hidden=hidden, epochs=epochs, lr=lr)
@@ -131,10 +134,12 @@ class PaperStrategy(Strategy):
             return [Proposal(to_combination(m)) for m in masks]
         masks, scores = list(seen), list(seen.values())
         excluded = set(seen)
+        infeasible = ~self.feasible_array()
         chosen: list[Proposal] = []
-        while len(chosen) < n and len(excluded) < self.n_combinations:
+        while len(chosen) < n and not self.exhausted(excluded):
             prediction = self._fit_predict(masks, scores)
             prediction[list(excluded)] = -np.inf
+            prediction[infeasible] = -np.inf
             mask = int(np.argmax(prediction))
             excluded.add(mask)
             chosen.append(Proposal(to_combination(mask), float(prediction[mask])))
@@ -147,4 +152,6 @@ class PaperStrategy(Strategy):
         seen = self.observed(history)
         if not seen:
             return None
-        return predictions_by_combination(self._fit_predict(list(seen), list(seen.values())))
+        return predictions_by_combination(
+            self._fit_predict(list(seen), list(seen.values())), self.feasible_array()
+        )
