@@ -263,25 +263,34 @@ def log_table_evaluation(
     experiment: str,
     parent_run_id: str | None,
     target: str | None = None,
+    *,
+    evaluator: str = "table",
+    split: str = "table",
 ) -> dict[str, float]:
     """One run for a table look-up (``look_up()`` gives the members' scores), claimed and tagged
     like a real evaluation; a look-up that raises leaves a FAILED run with the reason.
 
     A table has one score per member: it stands for the selection split and the test split alike.
+    Another ``split`` (an external trainer's one score per member) is logged as that split alone,
+    with the time ``look_up`` took; ``evaluator`` is the run's ``mtlsearch.evaluator`` tag.
     """
     run_id, other = claim_evaluation(
         datasets, fingerprint, {**params, "combination": combination_name(datasets)},
-        target=target, parent_run_id=parent_run_id, experiment=experiment, extra_tags={EVALUATOR: "table"},
+        target=target, parent_run_id=parent_run_id, experiment=experiment, extra_tags={EVALUATOR: evaluator},
     )
     if other is not None:
         return run_scores(other, datasets, metric)
+    started = time.monotonic()
     try:
         scores = look_up()
     except Exception as exc:
         fail_evaluation(run_id, f"{type(exc).__name__}: {exc}")
         raise
     per_member = {m: {metric: s} for m, s in scores.items()}
-    finish_evaluation(run_id, {"table": per_member, "test": per_member}, "table", metric=metric)
+    if split == "table":
+        finish_evaluation(run_id, {"table": per_member, "test": per_member}, "table", metric=metric)
+    else:
+        finish_evaluation(run_id, {split: per_member}, split, metric=metric, wall_s=time.monotonic() - started)
     return scores
 
 
@@ -420,9 +429,10 @@ class SearchRun:
         _log_metrics(self.run_id, {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and math.isfinite(v)},
                      step=self._last_step)
 
-    def log_progress(self, n: int, evaluation, best_score: float) -> None:
+    def log_progress(self, n: int, evaluation, best_score: float, score: float | None = None) -> None:
         """``best_score`` and ``evaluation_score`` at step ``n`` (the n-th new evaluation): the
-        run's charts then draw the search's convergence; a failure adds ``failed`` at that step."""
+        run's charts then draw the search's convergence; a failure adds ``failed`` at that step.
+        ``score`` is the evaluation's objective (default: the score of the run's target)."""
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
@@ -432,8 +442,10 @@ class SearchRun:
             items.append(Metric("best_score", float(best_score), now, n))
         scores = getattr(evaluation, "scores", None)
         target = self.tags.get(TARGET)
-        if scores and target in scores:
-            items.append(Metric("evaluation_score", float(scores[target]), now, n))
+        if scores and score is None and target in scores:
+            score = scores[target]
+        if scores and score is not None:
+            items.append(Metric("evaluation_score", float(score), now, n))
         if scores is None:
             items.append(Metric("failed", 1.0, now, n))
         try:

@@ -3,7 +3,9 @@
 :class:`FinetuneEvaluator` runs the recipe (:func:`mtlsearch.evaluation.recipe.evaluate_combination`),
 a real fine-tune and scoring; :class:`TrackedTable` looks the scores up in a CSV
 (:class:`mtlsearch.evaluation.table.TableEvaluator`), so that searches can be run, tested and
-benchmarked without training. Either way each evaluation is one MLflow run, nested under the
+benchmarked without training; :class:`~mtlsearch.evaluation.external.PythonEvaluator` and
+:class:`~mtlsearch.evaluation.external.CommandEvaluator` ask the user's own trainer (a function,
+or a command that writes JSON). Either way each evaluation is one MLflow run, nested under the
 search's run, and the MLflow store is the ledger.
 """
 
@@ -16,6 +18,7 @@ import pandas as pd
 
 from mtlsearch import tracking
 from mtlsearch.combinations import parse_combination
+from mtlsearch.evaluation.external import CommandEvaluator, PythonEvaluator
 from mtlsearch.evaluation.recipe import (
     EvaluationConfig,
     evaluate_combination,
@@ -25,7 +28,9 @@ from mtlsearch.evaluation.recipe import (
 from mtlsearch.evaluation.table import TableEvaluator
 from mtlsearch.finetune.base_model import Pretrained
 
-EVALUATORS = ("finetune", "table")
+EVALUATORS = ("finetune", "table", "python", "command")
+# what each evaluator of EVALUATORS but the fine-tune is built from: search parameters alone
+EXTERNAL_EVALUATORS = {"python": PythonEvaluator, "command": CommandEvaluator}
 
 
 def membership_params(datasets: Sequence[str], ids: Sequence[str]) -> dict[str, int]:
