@@ -16,7 +16,7 @@ import hashlib
 import io
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -202,16 +202,32 @@ class TableEvaluator:
     def __call__(self, datasets: Sequence[str]) -> dict[str, float]:
         return self.evaluate(datasets)
 
-    def optimum(self, candidates: Iterable[str] | None = None) -> tuple[tuple[str, ...], float]:
-        """The best noiseless target score among combinations of the target and ``candidates``."""
+    def optimum(
+        self,
+        candidates: Iterable[str] | None = None,
+        objective: Callable[[Mapping[str, float]], float] | None = None,
+        feasible: Callable[[tuple[str, ...]], bool] | None = None,
+    ) -> tuple[tuple[str, ...], float]:
+        """The best noiseless target score among combinations of the target and ``candidates``.
+
+        ``objective`` scores a row's member scores instead (a row it cannot score, one without
+        every target's score, is left out), and only combinations that ``feasible`` accepts count.
+        """
         allowed = set(self.ids if candidates is None else candidates) | {self.target}
         unknown = sorted(allowed - set(self.ids))
         if unknown:
             raise UnknownDatasetError(
                 self.path, f"unknown dataset id(s) {unknown}; the table knows {list(self.ids)}"
             )
-        best = max(
-            (key for key in self._rows if key <= allowed),
-            key=lambda k: (self._rows[k][self.target], tuple(sorted(k))),
-        )
-        return tuple(sorted(best)), self._rows[best][self.target]
+        score = objective or (lambda scores: scores[self.target])
+        values = {}
+        for key, scores in self._rows.items():
+            if key <= allowed and (feasible is None or feasible(tuple(sorted(key)))):
+                try:
+                    values[key] = float(score(scores))
+                except KeyError:
+                    continue
+        if not values:
+            raise MissingCombinationError(self.path, "no row for any combination the search may evaluate")
+        best = max(values, key=lambda k: (values[k], tuple(sorted(k))))
+        return tuple(sorted(best)), values[best]

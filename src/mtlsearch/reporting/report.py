@@ -145,12 +145,14 @@ def exhaustive_optimum(search: Mapping, best: Mapping) -> tuple[tuple[str, ...],
     differs): a report must not draw another table's optimum.
     """
     from mtlsearch.evaluation.table import TableEvaluator
+    from mtlsearch.search.loop import Constraints, Objective
 
     search = best.get("settings") or search
     if search.get("evaluator") != "table" or not search.get("table_path"):
         return None
+    targets = tuple(best.get("targets") or [best["target"]])
     table = TableEvaluator(
-        search["table_path"], best["target"], float(search.get("table_noise") or 0.0), 0.0, int(search.get("seed") or 0)
+        search["table_path"], targets[0], float(search.get("table_noise") or 0.0), 0.0, int(search.get("seed") or 0)
     )
     if best.get("fingerprint") and table.fingerprint != best["fingerprint"]:
         log.warning(
@@ -158,7 +160,14 @@ def exhaustive_optimum(search: Mapping, best: Mapping) -> tuple[tuple[str, ...],
             search["table_path"], best["target"], table.fingerprint[:12], str(best["fingerprint"])[:12],
         )
         return None
-    return table.optimum(best.get("candidates") or None)
+    # the optimum of what the search maximised, among the combinations it was allowed
+    objective = Objective(targets, best.get("target_weights"))
+    bounds = best.get("constraints") or {}
+    constraints = Constraints(tuple(bounds.get("required") or ()), tuple(bounds.get("excluded") or ()),
+                              int(bounds.get("min_datasets") or 0), bounds.get("max_datasets"))
+    candidates = best.get("candidates")
+    return table.optimum([*candidates, *targets[1:]] if candidates else None, objective,
+                         lambda datasets: constraints.violation(datasets, targets) is None)
 
 
 # --- surrogate fit ------------------------------------------------------------------------------
@@ -405,35 +414,66 @@ def search_summary(
     gain = score - alone if score is not None and alone is not None else None
     split = best.get("selection_split", "test")
     confirmation = best.get("confirmation")
+    targets = best.get("targets") or [target]
+    constraints = best.get("constraints") or {}
+    constrained = bool(constraints.get("description") not in (None, "", "none"))
+    # the baseline is the target alone unless the constraints make it another (or none)
+    baseline = best.get("baseline", target)
+    if baseline == target:
+        baseline_label = f"{target} alone"
+    elif baseline:
+        baseline_label = f"baseline `{baseline}`"
+    else:
+        baseline_label = "baseline (none feasible)"
+    if confirmation and confirmation.get("verdict"):
+        outcome = f"; verdict: **{confirmation['verdict']}**)"
+    elif confirmation:
+        outcome = "; no verdict: no feasible baseline)"
+    else:
+        outcome = ")"
+    what = metric if len(targets) == 1 else f"{metric} ({best.get('objective') or 'mean over ' + ', '.join(targets)})"
     lines = [
         f"# Search for {target}",
         "",
-        f"**Best combination:** `{best.get('datasets') or '(none)'}`"
-        + (f" (selected on {split}" + (f"; verdict: **{confirmation['verdict']}**)" if confirmation else ")")),
+        f"**Best combination:** `{best.get('datasets') or '(none)'}`" + f" (selected on {split}" + outcome,
         "",
         "| | value |",
         "| --- | --- |",
-        f"| best {metric} on {split}{' (mean over seeds)' if confirmation else ''} | {_number(score)} |",
-        f"| {target} alone on {split} | {_number(alone)} |",
-        f"| gain over alone | {'n/a' if gain is None else f'{gain:+.4f}'} |",
-        f"| best {metric} on test | {_number(best.get('test_score'))} |",
-        f"| {target} alone on test | {_number(best.get('target_alone_test_score'))} |",
     ]
-    if confirmation:
+    if len(targets) > 1:
+        weights = best.get("target_weights") or [1 / len(targets)] * len(targets)
+        lines.append("| targets (one model for all) | "
+                     + ", ".join(f"{t} (weight {w:.3g})" for t, w in zip(targets, weights, strict=False)) + " |")
+    lines += [
+        f"| constraints | {constraints.get('description') or 'none'} |",
+        f"| best {what} on {split}{' (mean over seeds)' if confirmation else ''} | {_number(score)} |",
+        f"| {baseline_label} on {split} | {_number(alone)} |",
+        (f"| gain over {'alone' if baseline == target else 'the baseline'} | "
+         f"{'n/a' if gain is None else f'{gain:+.4f}'} |"),
+        f"| best {what} on test | {_number(best.get('test_score'))} |",
+        f"| {baseline_label} on test | {_number(best.get('target_alone_test_score'))} |",
+    ]
+    if not baseline and best.get("baseline_reason"):
+        lines.append(f"| why no baseline | {best['baseline_reason']} |")
+    if confirmation and confirmation.get("gain_over_alone"):
         interval = confirmation["gain_over_alone"]
         lines.append(
-            f"| paired gain over alone, 95% interval | {_number(interval['mean'])} "
+            f"| paired gain over {'alone' if baseline == target else 'the baseline'}, 95% interval | "
+            f"{_number(interval['mean'])} "
             f"[{_number(interval['ci_low'])}, {_number(interval['ci_high'])}] over seeds {confirmation['seeds']} |"
         )
     if optimum is not None:
         optimum_datasets, optimum_score = optimum
         lines += [
-            f"| exhaustive optimum | {_number(optimum_score)} (`{SEPARATOR.join(optimum_datasets)}`) |",
+            (f"| exhaustive optimum{' (feasible)' if constrained else ''} | {_number(optimum_score)} "
+             f"(`{SEPARATOR.join(optimum_datasets)}`) |"),
             f"| regret | {_number(optimum_score - score) if score is not None else 'n/a'} |",
         ]
     lines += [
-        f"| evaluations used | {used} of 2^{len(best.get('candidates', []))} = {combinations} combinations"
-        f" ({used / combinations:.0%}): {new} new, {reused} reused |",
+        (f"| evaluations used | {used} of the {combinations} combinations the constraints allow"
+         if constrained else
+         f"| evaluations used | {used} of 2^{len(best.get('candidates', []))} = {combinations} combinations")
+        + f" ({used / max(combinations, 1):.0%}): {new} new, {reused} reused |",
         f"| strategy | {best.get('strategy', 'n/a')} |",
         f"| stopped by | {best.get('stop_reason') or 'n/a'} |",
         f"| candidates | {', '.join(best.get('candidates', [])) or '(none)'} |",
@@ -473,6 +513,8 @@ def _confirmation_lines(confirmation: Mapping | None, metric: str, split: str) -
         "",
         f"Each row re-evaluated under seeds {confirmation['seeds']}; the pick is the best mean.",
         "",
+        *([f"No baseline: {confirmation.get('baseline_reason') or 'none is feasible'}; no gain and no verdict.", ""]
+          if not confirmation.get("gain_over_alone") else []),
         f"| datasets | mean {metric} on {split} | sd | n |",
         "| --- | --- | --- | --- |",
     ]

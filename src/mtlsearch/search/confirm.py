@@ -2,6 +2,11 @@
 under extra seeds; the pick is the best mean, and its gain over the target alone is a paired
 interval over the seeds.
 
+Under constraints the baseline is the smallest feasible combination, the target(s) with the
+required datasets, when the size bounds allow it; when they do not there is no baseline, and
+neither a gain nor a verdict. Scores are the search's objective (one target's score, or the
+weighted mean of several targets').
+
 One evaluation's seed noise is of the order of the differences a search looks for (see
 docs/landscapes), so the best single observation is biased upwards: the maximum of noisy scores.
 Knows nothing of MLflow or Kedro: ``evaluate(seed, datasets)`` answers from the ledger or runs an
@@ -79,12 +84,12 @@ def verdict(gain: Mapping[str, float]) -> str:
 def top_combinations(
     observed: Mapping[tuple[str, ...], float],
     predicted: Mapping[tuple[str, ...], float] | None,
-    alone: tuple[str, ...],
+    alone: tuple[str, ...] | None,
     top_k: int,
 ) -> list[tuple[str, ...]]:
-    """The ``top_k`` evaluated combinations other than the target alone, by the surrogate's
-    posterior mean where the strategy has one (it pools the evidence of similar combinations),
-    else by the observed score."""
+    """The ``top_k`` evaluated combinations other than the target alone (the baseline; None:
+    none), by the surrogate's posterior mean where the strategy has one (it pools the evidence of
+    similar combinations), else by the observed score."""
     def rank(datasets: tuple[str, ...]) -> float:
         if predicted and datasets in predicted and math.isfinite(predicted[datasets]):
             return float(predicted[datasets])
@@ -96,23 +101,27 @@ def top_combinations(
 
 def confirm(
     combinations: Sequence[tuple[str, ...]],
-    alone: tuple[str, ...],
+    alone: tuple[str, ...] | None,
     base_seed: int,
     base: Mapping[tuple[str, ...], tuple[float, float | None]],
     seeds: Sequence[int],
     evaluate: Callable[[int, tuple[str, ...]], tuple[float, float | None]],
+    baseline_reason: str = "",
 ) -> dict:
-    """Re-evaluate ``combinations`` and the target alone under each of ``seeds``.
+    """Re-evaluate ``combinations`` and the target alone (``alone``, the baseline) under each of
+    ``seeds``.
 
     ``base`` holds each combination's (score, test score) under the search's own seed;
     ``evaluate(seed, datasets)`` gives the same pair under another seed (None where that
     evaluation failed). Returns the
     ``confirmation`` record of ``best_combination``: the seeds, one row per combination (mean,
-    sd, n over every seed), the pick (best mean), its paired gain over the target alone with a
-    95% interval, and the verdict.
+    sd, n over every seed), the pick (best mean), its paired gain over the baseline with a
+    95% interval, and the verdict. With no baseline (``alone`` None, ``baseline_reason`` saying
+    why) the gain and the verdict are None.
     """
     rows: dict[tuple[str, ...], Confirmed] = {}
-    for datasets in [alone, *[c for c in combinations if c != alone]]:
+    wanted = [c for c in combinations if c != alone]
+    for datasets in [alone, *wanted] if alone is not None else wanted:
         row = rows.setdefault(datasets, Confirmed(datasets))
         if datasets in base:
             score, test = base[datasets]
@@ -128,8 +137,11 @@ def confirm(
             row.scores[int(seed)] = float(score)
             if test is not None:
                 row.test_scores[int(seed)] = float(test)
+    if not rows:
+        raise ValueError("nothing to confirm: no combination and no baseline")
     pick = max(rows.values(), key=lambda r: (r.mean, -len(r.datasets)))
-    gain = paired_gain(pick, rows[alone])
+    baseline = rows.get(alone) if alone is not None else None
+    gain = paired_gain(pick, baseline) if baseline is not None else None
     return {
         "seeds": [int(base_seed), *[int(s) for s in seeds]],
         "rows": [
@@ -139,8 +151,10 @@ def confirm(
         ],
         "pick": combination_name(pick.datasets),
         "pick_test_mean": pick.test_mean,
-        "alone_mean": rows[alone].mean,
-        "alone_test_mean": rows[alone].test_mean,
-        "gain_over_alone": {k: gain[k] for k in ("mean", "ci_low", "ci_high")},
-        "verdict": verdict(gain),
+        "alone_mean": baseline.mean if baseline is not None else None,
+        "alone_test_mean": baseline.test_mean if baseline is not None else None,
+        "gain_over_alone": {k: gain[k] for k in ("mean", "ci_low", "ci_high")} if gain is not None else None,
+        "verdict": verdict(gain) if gain is not None else None,
+        "baseline": combination_name(alone) if alone is not None else None,
+        "baseline_reason": "" if alone is not None else baseline_reason,
     }

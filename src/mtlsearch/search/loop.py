@@ -21,6 +21,130 @@ R = TypeVar("R")
 STOPPING_RULES = ("auto", "patience", "model")
 
 
+@dataclass(frozen=True)
+class Objective:
+    """What the search maximises: the score of one target, or the weighted mean of the scores of
+    several targets (one model that serves them all, every combination holding each of them).
+
+    ``weights`` default to equal; they need not sum to 1 (the mean divides by their sum)."""
+
+    targets: tuple[str, ...]
+    weights: tuple[float, ...] | None = None
+
+    def __post_init__(self):
+        targets = (self.targets,) if isinstance(self.targets, str) else tuple(self.targets)
+        if not targets or len(set(targets)) != len(targets):
+            raise ValueError(f"an objective needs distinct targets, got {targets}")
+        weights = tuple(float(w) for w in self.weights) if self.weights is not None else (1.0,) * len(targets)
+        if len(weights) != len(targets) or any(not w > 0 for w in weights):
+            raise ValueError(f"need one positive weight per target {targets}, got {weights}")
+        object.__setattr__(self, "targets", targets)
+        object.__setattr__(self, "weights", weights)
+
+    @classmethod
+    def of(cls, target: str | Objective) -> Objective:
+        return target if isinstance(target, Objective) else cls((target,))
+
+    @property
+    def name(self) -> str:
+        """The targets joined by '+' (for one target, the target itself)."""
+        return "+".join(self.targets)
+
+    @property
+    def single(self) -> bool:
+        return len(self.targets) == 1
+
+    def covers(self, scores: Mapping[str, float]) -> bool:
+        """Whether ``scores`` has every target's score."""
+        return all(t in scores for t in self.targets)
+
+    def __call__(self, scores: Mapping[str, float]) -> float:
+        if self.single:
+            return scores[self.targets[0]]
+        total = sum(self.weights)
+        return float(sum(w * float(scores[t]) for t, w in zip(self.targets, self.weights, strict=True)) / total)
+
+    def describe(self) -> str:
+        """``t`` for one target; ``weighted mean of a (0.75), b (0.25)`` for several."""
+        if self.single:
+            return self.targets[0]
+        total = sum(self.weights)
+        return "weighted mean of " + ", ".join(
+            f"{t} ({w / total:.3g})" for t, w in zip(self.targets, self.weights, strict=True)
+        )
+
+
+class ConstraintViolation(ValueError):
+    """A combination outside the constraints reached the point of being evaluated: a strategy
+    (or a caller) ignored them. Raised, never skipped: such a search answers another question."""
+
+
+@dataclass(frozen=True)
+class Constraints:
+    """Which combinations a search may evaluate: ``required`` auxiliaries in every one,
+    ``excluded`` ones in none, between ``min_datasets`` and ``max_datasets`` auxiliaries (None: no
+    upper bound), counting the required ones."""
+
+    required: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    min_datasets: int = 0
+    max_datasets: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "required", tuple(sorted(self.required)))
+        object.__setattr__(self, "excluded", tuple(sorted(self.excluded)))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.required or self.excluded or self.min_datasets or self.max_datasets is not None)
+
+    def size_bounds(self, n_free: int) -> tuple[int, int | None] | None:
+        """The bounds on how many of the ``n_free`` candidates (required ones left out) a
+        strategy chooses; None when there is no bound on that number."""
+        low = max(self.min_datasets - len(self.required), 0)
+        high = None if self.max_datasets is None else self.max_datasets - len(self.required)
+        if high is not None and high >= n_free:
+            high = None
+        return None if low == 0 and high is None else (low, high)
+
+    def violation(self, datasets: Iterable[str], targets: Iterable[str]) -> str | None:
+        """Why the combination ``datasets`` (targets included) breaks the constraints, or None."""
+        members, targets = set(datasets), set(targets)
+        missing = sorted(targets - members)
+        if missing:
+            return f"it lacks the target(s) {missing}"
+        missing = sorted(set(self.required) - members)
+        if missing:
+            return f"it lacks the required dataset(s) {missing}"
+        banned = sorted(set(self.excluded) & members)
+        if banned:
+            return f"it holds the excluded dataset(s) {banned}"
+        size = len(members - targets)
+        if size < self.min_datasets:
+            return f"it has {size} auxiliaries, fewer than min_datasets {self.min_datasets}"
+        if self.max_datasets is not None and size > self.max_datasets:
+            return f"it has {size} auxiliaries, more than max_datasets {self.max_datasets}"
+        return None
+
+    def describe(self) -> str:
+        """One line: ``required a; excluded b; 1 to 3 auxiliaries`` (``none`` without constraints)."""
+        parts = []
+        if self.required:
+            parts.append("required " + "+".join(self.required))
+        if self.excluded:
+            parts.append("excluded " + "+".join(self.excluded))
+        if self.max_datasets is None and self.min_datasets:
+            parts.append(f"at least {self.min_datasets} auxiliaries")
+        elif self.max_datasets is not None:
+            low = f"{self.min_datasets} to " if self.min_datasets else "at most "
+            parts.append(f"{low}{self.max_datasets} auxiliaries")
+        return "; ".join(parts) or "none"
+
+    def to_dict(self) -> dict:
+        return {"required": list(self.required), "excluded": list(self.excluded),
+                "min_datasets": self.min_datasets, "max_datasets": self.max_datasets}
+
+
 @dataclass
 class Evaluation:
     """One finished evaluation."""
@@ -163,37 +287,43 @@ class SearchResult:
     n_reused: int
     predictions: dict[tuple[str, ...], float] | None = None
     stop_reason: str = ""
-    target: str = ""
-    candidates: tuple[str, ...] = field(default_factory=tuple)
+    target: str = ""  # the objective's name: the target, or the targets joined by '+'
+    candidates: tuple[str, ...] = field(default_factory=tuple)  # those the strategy chose among
     failures: list[Failure] = field(default_factory=list)
+    objective: Objective | None = None
+    constraints: Constraints = field(default_factory=Constraints)
 
 
 def _check_scores(
-    datasets: tuple[str, ...], scores: Mapping[str, float], target: str
+    datasets: tuple[str, ...], scores: Mapping[str, float], target: str | Objective
 ) -> dict[str, float]:
-    if target not in scores:
-        raise ValueError(
-            f"the evaluation of {'+'.join(datasets)} returned no score for the target {target!r}: "
-            f"{dict(scores)}"
-        )
+    for name in Objective.of(target).targets:
+        if name not in scores:
+            raise ValueError(
+                f"the evaluation of {'+'.join(datasets)} returned no score for the target {name!r}: "
+                f"{dict(scores)}"
+            )
     return {str(k): float(v) for k, v in scores.items()}
 
 
 def reusable_evaluations(
-    ledger: Ledger, target: str, candidates: Iterable[str]
+    ledger: Ledger, target: str | Objective, candidates: Iterable[str], constraints: Constraints | None = None
 ) -> list[Evaluation]:
     """Finished evaluations that can stand for combinations of this search, marked reused.
 
-    An evaluation qualifies when its members include the target, lie within the target and the
-    candidates, and it has a score for the target, whichever target it was made for. A
-    combination evaluated more than once appears once, with each member's mean score and the
-    latest evaluation's other fields.
+    An evaluation qualifies when its members include the target(s), lie within the targets and
+    the candidates (and the ``constraints``' required datasets), keep to the constraints, and it
+    has a score for every target, whichever target it was made for. A combination evaluated more
+    than once appears once, with each member's mean score and the latest evaluation's other fields.
     """
-    allowed = set(candidates) | {target}
+    objective = Objective.of(target)
+    constraints = constraints or Constraints()
+    allowed = set(candidates) | set(objective.targets) | set(constraints.required)
     groups: dict[tuple[str, ...], list[Evaluation]] = {}
     for evaluation in ledger.finished():
         members = set(evaluation.datasets)
-        if target in members and members <= allowed and target in evaluation.scores:
+        if (members <= allowed and objective.covers(evaluation.scores)
+                and constraints.violation(members, objective.targets) is None):
             groups.setdefault(tuple(sorted(members)), []).append(evaluation)
     reused = []
     for datasets, group in groups.items():
@@ -209,7 +339,7 @@ def reusable_evaluations(
 
 
 def run_search(
-    target: str,
+    target: str | Objective,
     candidates: Sequence[str],
     strategy: Strategy,
     evaluate: Callable[[tuple[str, ...]], Mapping[str, float]],
@@ -227,8 +357,17 @@ def run_search(
     max_failures: int = 3,
     retry_failed: bool = False,
     on_result: Callable[[int, Evaluation | Failure, float], None] | None = None,
+    constraints: Constraints | None = None,
 ) -> SearchResult:
     """Search the combinations of ``target`` with ``candidates`` for the best target score.
+
+    ``target`` is one dataset id or an :class:`Objective` (several targets, every combination
+    holding all of them, their weighted mean maximised). ``constraints`` bound the combinations:
+    their required datasets are in every combination beside the targets (not among
+    ``candidates``, which are what the strategy chooses from), their excluded ones must not be
+    among ``candidates``; the strategy is expected to keep to the size bounds (built with
+    ``size_bounds``), and a proposal that breaks any constraint raises
+    :class:`ConstraintViolation` before it is evaluated.
 
     Finished evaluations in the ledger whose members include the target and lie within the
     target and the candidates seed the history (``reused``, not counted against ``budget``).
@@ -256,9 +395,20 @@ def run_search(
     for each reused one before the first proposal.
     """
     candidates = tuple(candidates)
-    if len(set(candidates)) != len(candidates) or target in candidates:
+    objective = Objective.of(target)
+    target = objective.name
+    constraints = constraints or Constraints()
+    fixed = (*objective.targets, *constraints.required)
+    if len(set(candidates)) != len(candidates) or set(fixed) & set(candidates):
         raise ValueError(
-            f"candidates must be distinct and exclude the target {target!r}: {candidates}"
+            f"candidates must be distinct and exclude the target(s) {list(objective.targets)} "
+            f"and the required datasets {list(constraints.required)}: {candidates}"
+        )
+    if set(fixed) & set(constraints.excluded) or set(candidates) & set(constraints.excluded):
+        raise ValueError(
+            f"the excluded datasets {list(constraints.excluded)} must be neither targets, required nor "
+            f"candidates: targets {list(objective.targets)}, required {list(constraints.required)}, "
+            f"candidates {candidates}"
         )
     if strategy.n_candidates != len(candidates):
         raise ValueError(
@@ -289,22 +439,23 @@ def run_search(
     index = {name: i for i, name in enumerate(candidates)}
 
     def combination_of(datasets: Iterable[str]) -> frozenset[int]:
-        return frozenset(index[d] for d in datasets if d != target)
+        return frozenset(index[d] for d in datasets if d in index)
 
     def datasets_of(combination: Iterable[int]) -> tuple[str, ...]:
-        return tuple(sorted([target, *(candidates[i] for i in combination)]))
+        return tuple(sorted([*fixed, *(candidates[i] for i in combination)]))
 
-    history = reusable_evaluations(ledger, target, candidates)
-    observations = [Observation(combination_of(e.datasets), e.scores[target]) for e in history]
+    history = reusable_evaluations(ledger, objective, candidates, constraints)
+    observations = [Observation(combination_of(e.datasets), objective(e.scores)) for e in history]
     evaluated = {o.combination for o in observations}
 
     failures: list[Failure] = []
     infeasible: set[frozenset[int]] = set()
     if not retry_failed and hasattr(ledger, "failed"):
-        allowed = set(candidates) | {target}
+        allowed = set(candidates) | set(fixed)
         for failure in ledger.failed():
             members = set(failure.datasets)
-            combination = combination_of(members) if target in members and members <= allowed else None
+            feasible = members <= allowed and constraints.violation(members, objective.targets) is None
+            combination = combination_of(members) if feasible else None
             if combination is None or combination in evaluated or combination in infeasible:
                 continue
             infeasible.add(combination)
@@ -314,11 +465,11 @@ def run_search(
                 "(search.retry_failed: true evaluates them again)")
 
     best_score = max((o.score for o in observations), default=float("-inf"))
-    best_datasets = next((e.datasets for e in history if e.scores[target] == best_score), ())
+    best_datasets = next((e.datasets for e in history if objective(e.scores) == best_score), ())
     if on_result is not None:
         running_best = float("-inf")
         for evaluation in history:
-            running_best = max(running_best, evaluation.scores[target])
+            running_best = max(running_best, objective(evaluation.scores))
             on_result(0, evaluation, running_best)
     if history:
         say(
@@ -353,6 +504,12 @@ def run_search(
                             or combination in infeasible):
                         continue  # never evaluate a combination twice, whatever the strategy says
                     if len(fresh) < room:
+                        broken = constraints.violation(datasets_of(combination), objective.targets)
+                        if broken is not None:
+                            raise ConstraintViolation(
+                                f"{type(strategy).__name__} proposed {'+'.join(datasets_of(combination))}, "
+                                f"outside the search's constraints ({constraints.describe()}): {broken}"
+                            )
                         fresh[combination] = proposal.predicted
                 if fresh:
                     iteration += 1
@@ -368,7 +525,7 @@ def run_search(
             predicted_score, proposed_in = in_flight.pop(combination)
             if not isinstance(scores, Failure):
                 try:
-                    _check_scores(datasets, scores, target)
+                    _check_scores(datasets, scores, objective)
                 except ValueError as exc:
                     scores = Failure(datasets, f"{type(exc).__name__}: {exc}")
             if isinstance(scores, Failure):
@@ -395,13 +552,13 @@ def run_search(
             failed_in_a_row = []
             evaluation = Evaluation(
                 datasets=datasets,
-                scores=_check_scores(datasets, scores, target),
+                scores=_check_scores(datasets, scores, objective),
                 predicted=predicted_score,
                 iteration=proposed_in,
             )
             ledger.record(evaluation)
             history.append(evaluation)
-            score = evaluation.scores[target]
+            score = objective(evaluation.scores)
             observations.append(Observation(combination, score))
             evaluated.add(combination)
             n_new += 1
@@ -446,7 +603,11 @@ def run_search(
     )
     say(summary + (f"; best {best_score:.4f} ({'+'.join(best_datasets)})" if history else ""))
     raw = strategy.predict_all(observations)
-    predictions = None if raw is None else {datasets_of(c): v for c, v in raw.items()}
+    # a surrogate may predict every combination; those outside the size bounds are not answers
+    predictions = None if raw is None else {
+        datasets_of(c): v for c, v in raw.items()
+        if constraints.violation(datasets_of(c), objective.targets) is None
+    }
     return SearchResult(
         history=history,
         best=(best_datasets, best_score) if history else None,
@@ -457,4 +618,6 @@ def run_search(
         target=target,
         candidates=candidates,
         failures=failures,
+        objective=objective,
+        constraints=constraints,
     )
