@@ -92,8 +92,8 @@ def test_unknown_finetune_key_stops_a_table_search_before_any_node(project, run_
 def test_unknown_strategy_stops_a_table_search_before_any_node(project, run_pipeline):
     message = fails_at_start(run_pipeline, project, "search", {**TABLE, "search.strategy": "tpee"})
     assert message == (
-        "search.strategy: unknown strategy 'tpee'; expected one of exhaustive, greedy, linear, paper, random, "
-        "surrogate, tpe"
+        "search.strategy: unknown strategy 'tpee'; expected one of exhaustive, gradts, greedy, linear, paper, pvi, "
+        "random, surrogate, tpe"
     )
 
 
@@ -224,8 +224,8 @@ def test_command_line_run_fails_at_start_naming_the_key(project):
     assert "search.strategy" in done.stdout + done.stderr
     # the message alone, not a traceback
     assert done.stderr.strip().splitlines()[-1] == (
-        "Error: search.strategy: unknown strategy 'tpee'; expected one of exhaustive, greedy, linear, paper, "
-        "random, surrogate, tpe"
+        "Error: search.strategy: unknown strategy 'tpee'; expected one of exhaustive, gradts, greedy, linear, paper, "
+        "pvi, random, surrogate, tpe"
     )
     assert "Traceback" not in done.stderr
     assert written_files(project) == []
@@ -258,7 +258,7 @@ MORE_CASES = [
     ({"search.budget": True}, "search.budget: expected a non-negative integer, got True"),
     ({"search.batch_size": 0}, "search.batch_size: expected a positive integer, got 0"),
     ({"search.patience": -2}, "search.patience: expected a positive integer, or null, 0 or 'none' for no limit, got -2"),
-    ({"search.evaluator": "grid"}, "search.evaluator: unknown evaluator 'grid'; expected one of finetune, table"),
+    ({"search.evaluator": "grid"}, "search.evaluator: unknown evaluator 'grid'; expected one of finetune, table, python, command"),
     ({"search.executor": "dask"}, "search.executor: unknown executor 'dask'; expected one of local, ray"),
     ({"search.evaluator": "table"},
      "search.table_path: expected the path of a CSV of scores (the table evaluator reads one), got None"),
@@ -278,7 +278,7 @@ MORE_CASES = [
      "max_retries, num_cpus, num_gpus"),
     ({"search.strategy_options.acquisitions": "ucb"},
      "search.strategy_options.acquisitions: not an option of strategy 'surrogate' (value 'ucb'); expected one of "
-     "acquisition, design, n_initial, pairwise, ucb_beta"),
+     "acquisition, design, n_initial, pairwise, ucb_beta, prior, prior_effects"),
     ({"search.candidates": ["bc2gm", "nosuch"]},
      "search.candidates: unknown dataset 'nosuch' (in 'bc2gm+nosuch'); expected ids declared under "
      f"ingestion.datasets ({DECLARED})"),
@@ -353,7 +353,7 @@ MORE_CASES = [
      "split, task"),
     ({"serach.budget": 3},
      "serach: unknown parameter group (value {'budget': 3}); expected one of evaluate, finetune, formatting, "
-     "ingestion, landscape, model, scoring, search"),
+     "ingestion, landscape, model, relatedness, scoring, search"),
 ]
 
 

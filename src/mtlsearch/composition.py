@@ -1,16 +1,17 @@
 """Which evaluator this run's parameters name, so that the ``search`` and ``landscape`` pipelines
 hold ingestion and the base model only when their evaluator needs them.
 
-A score table needs no raw data and no model: its search is the evaluator node, the search and
-the report. Kedro builds pipelines without the run's parameters, so a hook reads them when the
-context is created (``--params`` included) and the pipelines are registered again after it.
+A score table, or the user's own trainer (``python``, ``command``), needs no raw data and no
+model: its search is the evaluator node, the search and the report. Kedro builds pipelines
+without the run's parameters, so a hook reads them when the context is created (``--params``
+included) and the pipelines are registered again after it.
 """
 
 from __future__ import annotations
 
 from kedro.framework.hooks import hook_impl
 
-DATA_FREE_EVALUATORS = ("table",)
+DATA_FREE_EVALUATORS = ("table", "python", "command")
 _configured = {"search": "finetune", "landscape": "finetune"}
 
 
@@ -41,3 +42,7 @@ class EvaluatorChoice:
     def after_context_created(self, context) -> None:
         search = context.params.get("search") or {}
         use_evaluator(str(search.get("evaluator") or "finetune"))
+        # and whether the search computes relatedness signals first (gradts, pvi)
+        from mtlsearch.pipelines.relatedness.pipeline import use_signals
+
+        use_signals(search)

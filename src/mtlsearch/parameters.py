@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,9 +52,11 @@ MIXTURE_POLICIES = ("equal", "fixed_target")
 SELECTION_SPLITS = ("dev", "test")
 # mtlsearch.evaluation.evaluators.EVALUATORS, mtlsearch.search.executors.EXECUTORS,
 # mtlsearch.search.loop.STOPPING_RULES
-EVALUATORS = ("finetune", "table")
+EVALUATORS = ("finetune", "table", "python", "command")
 EXECUTORS = ("local", "ray")
 STOPPING = ("auto", "patience", "model")
+# search.callable: a module path, a colon, an attribute path (mtlsearch.evaluation.external)
+CALLABLE_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 # LlamaConfig arguments that mtlsearch.finetune.modeling.build_model takes from the tokenizer
 TOKENIZER_CONFIG_KEYS = ("vocab_size", "bos_token_id", "eos_token_id", "pad_token_id")
 
@@ -710,7 +713,9 @@ def strategy_option_names(strategy: str) -> tuple[str, ...] | None:
     parameters = list(inspect.signature(STRATEGIES[strategy]).parameters.values())[2:]  # n_candidates, seed
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
         return None
-    return tuple(p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    # size_bounds comes from search.min_datasets/max_datasets, not from strategy_options
+    return tuple(p.name for p in parameters
+                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "size_bounds")
 
 
 def strategy_has_model(strategy: str) -> bool:
@@ -729,6 +734,13 @@ class SearchParams(Schema):
 
     target: str | None = None
     candidates: list[str] | None = None
+    # several targets (their weighted mean) and the constraints on combinations
+    targets: list[str] | None = None
+    target_weights: list[float] | None = None
+    required: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    min_datasets: int = 0
+    max_datasets: int | None = None
     strategy: str = "surrogate"
     strategy_options: dict[str, Any] = field(default_factory=dict)
     budget: int = 12
@@ -749,26 +761,36 @@ class SearchParams(Schema):
     table_path: str | None = None
     table_noise: float = 0.0
     table_delay_s: float = 0.0
+    callable: str | None = None
+    command: list[str] | None = None
+    evaluator_version: str = "1"
     executor: str = "local"
     ray: RayParams = field(default_factory=RayParams)
+    # a signal table (GradTS tau, PVI group) standing in for the computed one (strategies gradts, pvi)
+    relatedness_path: str | None = None
 
     def __post_init__(self):
         from mtlsearch.strategies import STRATEGIES
 
         at = "search."
-        if self.target is None or not isinstance(self.target, str) or not self.target.strip():
-            fail(at + "target", "the target dataset id", self.target)
+        self.target, self.targets, self.target_weights = self._checked_targets()
         if self.candidates == "":
             self.candidates = None  # --params search.candidates= : every other dataset
         if self.candidates is not None:
             candidates = string_list(at + "candidates", self.candidates, allow_joined=True)
-            if self.target in candidates:
-                fail(at + "candidates", f"auxiliary ids other than the target {self.target!r}", self.candidates)
+            inside = [t for t in self.targets if t in candidates]
+            if inside:
+                fail(at + "candidates", f"auxiliary ids other than the target {inside[0]!r}", self.candidates)
             if len(set(candidates)) != len(candidates):
                 fail(at + "candidates", "distinct ids", self.candidates)
             self.candidates = candidates or None
+        self.required, self.excluded, self.min_datasets, self.max_datasets = self._checked_constraints()
         choice(at + "strategy", self.strategy, sorted(STRATEGIES), "strategy")
         self.strategy_options = mapping(at + "strategy_options", self.strategy_options, nullable=False)
+        if "size_bounds" in self.strategy_options:
+            # the search derives them from the constraints (shifted by the required ids)
+            fail(at + "strategy_options.size_bounds", "no value: set search.min_datasets and search.max_datasets",
+                 self.strategy_options["size_bounds"])
         names = strategy_option_names(self.strategy)
         if names is not None:
             for key, value in self.strategy_options.items():
@@ -804,8 +826,187 @@ class SearchParams(Schema):
             fail(at + "table_path", "the path of a CSV of scores (the table evaluator reads one)", self.table_path)
         self.table_noise = number(at + "table_noise", self.table_noise, low=0)
         self.table_delay_s = number(at + "table_delay_s", self.table_delay_s, low=0)
+        self.callable, self.command, self.evaluator_version = self._checked_trainer()
         choice(at + "executor", self.executor, EXECUTORS, "executor")
         self.ray = nested("search.ray", RayParams, self.ray)
+        self.relatedness_path = self._checked_relatedness_path()
+
+    def _checked_relatedness_path(self) -> str | None:
+        """``relatedness_path``: a readable file where given; without one, a signal strategy
+        computes its signals with real fine-tunes, which a table evaluator cannot."""
+        from pathlib import Path
+
+        from mtlsearch.strategies.relatedness import SIGNAL_STRATEGIES
+
+        at = "search.relatedness_path"
+        path = text(at, self.relatedness_path, nullable=True)
+        if path is not None and not Path(path).is_file():
+            fail(at, "a CSV or JSON signal table (no such file)", path)
+        if path is None and self.strategy in SIGNAL_STRATEGIES and self.evaluator != "finetune":
+            fail(at, f"a signal table for strategy {self.strategy!r} with the {self.evaluator} evaluator "
+                 "(the signals are computed with real fine-tunes only)", None)
+        prior = dict(self.strategy_options or {}).get("prior")
+        if path is None and prior not in (None, "none") and self.evaluator != "finetune":
+            fail(at, f"a signal table for strategy_options.prior {prior!r} with the {self.evaluator} evaluator "
+                 "(the signals are computed with real fine-tunes only)", None)
+        return path
+
+    def _checked_targets(self) -> tuple[str, list[str], list[float] | None]:
+        """``target``, ``targets`` and ``target_weights``: ``targets`` always a list (one target:
+        ``[target]``); with several, ``target`` their name (ids joined by '+') and
+        ``target_weights`` one positive number each (None: equal)."""
+        at = "search."
+        target = self.target
+        if self.targets in ("", None):
+            if self.target is None or not isinstance(self.target, str) or not self.target.strip():
+                fail(at + "target", "the target dataset id (or several ids as search.targets)", self.target)
+            if SEPARATOR in self.target:
+                fail(at + "target", "one dataset id; name several targets with search.targets", self.target)
+            targets = [self.target]
+        else:
+            targets = string_list(at + "targets", self.targets, allow_joined=True)
+            if not targets or len(set(targets)) != len(targets):
+                fail(at + "targets", "distinct dataset ids joined by '+'", self.targets)
+            if self.target is not None and (not isinstance(self.target, str)
+                                            or sorted(self.target.split(SEPARATOR)) != sorted(targets)):
+                raise ConfigError(
+                    f"search.target: {_show(self.target)} disagrees with search.targets "
+                    f"{SEPARATOR.join(targets)!r}; expected null (or the same ids) when search.targets is set"
+                )
+            target = SEPARATOR.join(targets)
+        weights = self.target_weights
+        if weights in ("", None):
+            return target, targets, None
+        if isinstance(weights, str):
+            try:
+                weights = [float(w) for w in weights.split(SEPARATOR)]
+            except ValueError:
+                fail(at + "target_weights", "positive numbers joined by '+' (or a list)", self.target_weights)
+        elif isinstance(weights, int | float) and not isinstance(weights, bool):
+            weights = [weights]
+        if not isinstance(weights, list | tuple) or len(weights) != len(targets):
+            fail(at + "target_weights", f"{len(targets)} positive number(s), one per target of "
+                 f"{SEPARATOR.join(targets)}, joined by '+' (or a list)", self.target_weights)
+        checked = [number(at + "target_weights", w, low=0, low_open=True) for w in weights]
+        if any(w == float("inf") for w in checked):
+            fail(at + "target_weights", "finite positive numbers", self.target_weights)
+        return target, targets, checked
+
+    def _checked_constraints(self) -> tuple[list[str], list[str], int, int | None]:
+        """``required`` and ``excluded`` as lists of ids, ``min_datasets`` and ``max_datasets`` as
+        ints, after every contradiction that the parameters alone show (the evaluator's ids are
+        checked by mtlsearch.search.run.search_space, before the first evaluation)."""
+        at = "search."
+        lists = {}
+        for key in ("required", "excluded"):
+            value = getattr(self, key)
+            ids = [] if value in ("", None) else string_list(at + key, value, allow_joined=True)
+            if len(set(ids)) != len(ids):
+                fail(at + key, "distinct dataset ids joined by '+'", value)
+            named = [t for t in self.targets if t in ids]
+            if named:
+                fail(at + key, f"auxiliary ids other than the target {named[0]!r}", value)
+            if self.candidates:
+                outside = [i for i in ids if i not in self.candidates]
+                if outside:
+                    fail(at + key, f"ids among search.candidates ({_names(self.candidates)})", value)
+            lists[key] = ids
+        required, excluded = lists["required"], lists["excluded"]
+        both = [i for i in required if i in excluded]
+        if both:
+            raise ConfigError(f"search.required and search.excluded both name {both[0]!r}; expected disjoint ids")
+        low = integer(at + "min_datasets", 0 if self.min_datasets is None else self.min_datasets, 0)
+        high = integer(at + "max_datasets", self.max_datasets, 0, nullable=True)
+        if high is not None:
+            if low > high:
+                fail(at + "min_datasets", f"at most search.max_datasets ({high})", low)
+            if len(required) > high:
+                fail(at + "max_datasets", f"at least the {len(required)} search.required ids "
+                     f"({SEPARATOR.join(required)})", high)
+        if self.candidates:
+            pool = [c for c in self.candidates if c not in excluded]
+            if low > len(pool):
+                fail(at + "min_datasets", f"at most the {len(pool)} candidates left after search.excluded", low)
+        return required, excluded, low, high
+
+    def _checked_trainer(self) -> tuple[str | None, list[str] | None, str]:
+        """``callable``, ``command``, ``evaluator_version``: the user's trainer as the evaluator
+        (mtlsearch.evaluation.external); whether the callable imports is checked when the
+        evaluator is built."""
+        at = "search."
+        name = text(at + "callable", self.callable, nullable=True)
+        if name is not None and not CALLABLE_NAME.fullmatch(name):
+            fail(at + "callable", "'package.module:function'", name)
+        if self.evaluator == "python" and name is None:
+            fail(at + "callable", "'package.module:function' (the python evaluator calls it)", None)
+        command = self.command
+        if isinstance(command, str):
+            fail(at + "command", "a list of arguments (a YAML list of strings; no shell), not a string", command)
+        if command is not None:
+            if not command:
+                fail(at + "command", "a non-empty list of arguments", command)
+            command = string_list(at + "command", command)
+            for placeholder in ("{datasets}", "{output}"):
+                if not any(placeholder in argument for argument in command):
+                    fail(at + "command", f"an argument with {placeholder} (substituted in each evaluation)", command)
+        if self.evaluator == "command" and command is None:
+            fail(at + "command", "a list of arguments with {datasets} and {output} (the command evaluator runs it)",
+                 None)
+        version = self.evaluator_version
+        if isinstance(version, bool) or not isinstance(version, str | int) or not str(version).strip():
+            fail(at + "evaluator_version", "a non-empty string (bump it when the trainer changes)", version)
+        return name, command, str(version)
+
+
+# relatedness ----------------------------------------------------------------------------------
+
+
+@dataclass
+class GradtsParams(Schema):
+    """``relatedness.gradts``: GradTS's gradient passes (mtlsearch.relatedness.gradts)."""
+
+    SECTION: ClassVar[str] = "relatedness.gradts"
+
+    batches: int = 8
+    batch_size: int | None = None
+
+    def __post_init__(self):
+        self.batches = integer("relatedness.gradts.batches", self.batches, 1)
+        self.batch_size = integer("relatedness.gradts.batch_size", self.batch_size, 1, nullable=True)
+
+
+@dataclass
+class PviParams(Schema):
+    """``relatedness.pvi``: the PVI examples and the grouping test (mtlsearch.relatedness.pvi)."""
+
+    SECTION: ClassVar[str] = "relatedness.pvi"
+
+    examples: int = 32
+    seed: int = 0
+    alpha: float = 0.05
+    batch_size: int = 8
+
+    def __post_init__(self):
+        at = "relatedness.pvi."
+        self.examples = integer(at + "examples", self.examples, 2)
+        self.seed = integer(at + "seed", self.seed)
+        self.alpha = number(at + "alpha", self.alpha, low=0, high=1, low_open=True, high_open=True)
+        self.batch_size = integer(at + "batch_size", self.batch_size, 1)
+
+
+@dataclass
+class RelatednessParams(Schema):
+    """``relatedness``: the GradTS and PVI signals of search.target and search.candidates
+    (conf/base/parameters_relatedness.yml)."""
+
+    SECTION: ClassVar[str] = "relatedness"
+
+    gradts: GradtsParams = field(default_factory=GradtsParams)
+    pvi: PviParams = field(default_factory=PviParams)
+
+    def __post_init__(self):
+        self.gradts = nested("relatedness.gradts", GradtsParams, self.gradts)
+        self.pvi = nested("relatedness.pvi", PviParams, self.pvi)
 
 
 # landscape ------------------------------------------------------------------------------------
@@ -866,6 +1067,7 @@ SCHEMAS: dict[str, type[Schema]] = {
     "evaluate": EvaluateParams,
     "search": SearchParams,
     "landscape": LandscapeParams,
+    "relatedness": RelatednessParams,
 }
 
 
@@ -885,7 +1087,8 @@ def _check_metric(search: SearchParams, ingestion: IngestionParams) -> None:
     if search.metric not in CLASSIFICATION_METRICS:
         return
     tasks = {name: entry.task for name, entry in ingestion.datasets.items()}
-    for key, ids in (("search.target", [search.target]), ("search.candidates", search.candidates or [])):
+    for key, ids in (("search.target", search.targets), ("search.candidates", search.candidates or []),
+                     ("search.required", search.required)):
         for dataset in ids:
             if tasks[dataset] != "tc":
                 raise ConfigError(
@@ -914,6 +1117,14 @@ def validate_parameters(params: Mapping) -> dict[str, object]:
                 f"{key}: unknown parameter group (value {_show(value)}); expected one of {_names(sorted(SCHEMAS))}"
             )
     typed: dict[str, object] = {name: SCHEMAS[name].from_params(params[name]) for name in SCHEMAS if name in params}
+    search, formatting = typed.get("search"), typed.get("formatting")
+    if (search is not None and formatting is not None and len(search.targets) > 1
+            and search.evaluator == "finetune" and formatting.mixture.policy == "fixed_target"):
+        # the policy keeps one target's examples as when alone: with several it names none
+        raise ConfigError(
+            f"formatting.mixture.policy: 'fixed_target' keeps one target's examples, but search.targets has "
+            f"{len(search.targets)} ({search.target}); expected 'equal' for several targets"
+        )
     ingestion = typed.get("ingestion")
     if ingestion is None:
         return typed
@@ -924,9 +1135,12 @@ def validate_parameters(params: Mapping) -> dict[str, object]:
     search = typed.get("search")
     if search is None or search.evaluator == "finetune":
         if search is not None:
-            _check_declared("search.target", search.target, [search.target], declared)
-            if search.candidates:
-                _check_declared("search.candidates", SEPARATOR.join(search.candidates), search.candidates, declared)
+            _check_declared("search.targets" if len(search.targets) > 1 else "search.target", search.target,
+                            search.targets, declared)
+            for key in ("candidates", "required", "excluded"):
+                ids = getattr(search, key) or []
+                if ids:
+                    _check_declared(f"search.{key}", SEPARATOR.join(ids), ids, declared)
             _check_metric(search, ingestion)
         if "landscape" in typed:
             landscape = typed["landscape"]
@@ -943,7 +1157,10 @@ __all__ = [
     "FinetuneParams",
     "FormattingParams",
     "IngestionParams",
+    "GradtsParams",
     "LandscapeParams",
+    "PviParams",
+    "RelatednessParams",
     "LoraParams",
     "METRICS",
     "MixtureParams",

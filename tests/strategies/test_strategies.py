@@ -19,7 +19,7 @@ from mtlsearch.strategies.surrogate import BayesianLinearSurrogate
 
 N = 5
 # Keep the reference MLP cheap in tests; its training is the same code path.
-FAST = {"paper": {"epochs": 60}}
+FAST = {"paper": {"epochs": 60}, "gradts": {"tau": [0.9, 0.1, 0.5, 0.6, 0.2]}, "pvi": {"in_group": [True, False, True, True, False]}}
 
 
 def landscape(combination: frozenset[int]) -> float:
@@ -245,7 +245,7 @@ def test_make_strategy_rejects_unknown_names_and_options():
     with pytest.raises(ConfigError, match="acquisition"):
         make_strategy("surrogate", 4, acquisition="pi")
     with pytest.raises(ConfigError, match="at most"):
-        make_strategy("surrogate", 40)
+        make_strategy("surrogate", 65)
 
 
 def test_history_with_out_of_range_indices_is_rejected():

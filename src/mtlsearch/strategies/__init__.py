@@ -9,6 +9,7 @@ from mtlsearch.strategies.base import (
     Combination,
     Observation,
     Proposal,
+    SizeBounds,
     Strategy,
     inclusion_matrix,
     to_combination,
@@ -22,6 +23,7 @@ from mtlsearch.strategies.baselines import (
     RandomStrategy,
 )
 from mtlsearch.strategies.paper import PaperStrategy
+from mtlsearch.strategies.relatedness import GradTSStrategy, PVIStrategy
 from mtlsearch.strategies.surrogate import SurrogateStrategy
 from mtlsearch.strategies.tpe import TPEStrategy
 
@@ -33,12 +35,23 @@ STRATEGIES: dict[str, type[Strategy]] = {
     "greedy": GreedyStrategy,
     "linear": LinearStrategy,
     "tpe": TPEStrategy,
+    "gradts": GradTSStrategy,
+    "pvi": PVIStrategy,
 }
 DEFAULT_STRATEGY = "surrogate"
 
 
-def make_strategy(name: str, n_candidates: int, seed: int = 0, **options) -> Strategy:
-    """Build the strategy registered as ``name``; ConfigError on an unknown name or option."""
+def make_strategy(
+    name: str,
+    n_candidates: int,
+    seed: int = 0,
+    size_bounds: SizeBounds | None = None,
+    **options,
+) -> Strategy:
+    """Build the strategy registered as ``name``; ConfigError on an unknown name or option.
+
+    ``size_bounds`` (None: any size) restricts every proposal, and what the strategy's model
+    ranges over, to combinations of that many auxiliaries."""
     try:
         cls = STRATEGIES[name]
     except KeyError:
@@ -51,7 +64,7 @@ def make_strategy(name: str, n_candidates: int, seed: int = 0, **options) -> Str
         raise ConfigError(
             f"strategy {name!r}: invalid options {sorted(options)}: {error}"
         ) from None
-    return cls(n_candidates, seed, **options)
+    return cls(n_candidates, seed, size_bounds=size_bounds, **options)
 
 
 __all__ = [
@@ -66,6 +79,7 @@ __all__ = [
     "PaperStrategy",
     "Proposal",
     "RandomStrategy",
+    "SizeBounds",
     "Strategy",
     "SurrogateStrategy",
     "TPEStrategy",
