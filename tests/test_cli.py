@@ -20,7 +20,7 @@ def test_a_mistyped_pipeline_is_one_line_listing_the_pipelines(project):
     assert done.returncode != 0
     last = (done.stdout + done.stderr).strip().splitlines()[-1]
     assert last == ("Error: --pipeline: no pipeline named 'serach'; expected one of evaluate, finetune, "
-                    "formatting, ingestion, landscape, report, scoring, search")
+                    "formatting, ingestion, landscape, relatedness, report, scoring, search")
     assert "Traceback" not in done.stdout + done.stderr
 
 

@@ -411,7 +411,8 @@ class SearchRun:
         import mlflow
 
         self.owned = mlflow.active_run() is None
-        run = mlflow.start_run(run_name=self.name) if self.owned else mlflow.active_run()
+        # the project's experiment of this store, not an id MLflow cached from another store
+        run = mlflow.start_run(run_name=self.name, experiment_id=experiment_id()) if self.owned else mlflow.active_run()
         self.run_id, self.experiment_id = run.info.run_id, run.info.experiment_id
         tags = {KIND: "search", **self.tags, **process_tags()}
         if not self.owned and run.info.run_name == "search":
