@@ -836,18 +836,16 @@ class SearchParams(Schema):
         computes its signals with real fine-tunes, which a table evaluator cannot."""
         from pathlib import Path
 
-        from mtlsearch.strategies.relatedness import SIGNAL_STRATEGIES
+        from mtlsearch.relatedness.signals import signal_kind
 
         at = "search.relatedness_path"
         path = text(at, self.relatedness_path, nullable=True)
         if path is not None and not Path(path).is_file():
             fail(at, "a CSV or JSON signal table (no such file)", path)
-        if path is None and self.strategy in SIGNAL_STRATEGIES and self.evaluator != "finetune":
-            fail(at, f"a signal table for strategy {self.strategy!r} with the {self.evaluator} evaluator "
-                 "(the signals are computed with real fine-tunes only)", None)
-        prior = dict(self.strategy_options or {}).get("prior")
-        if path is None and prior not in (None, "none") and self.evaluator != "finetune":
-            fail(at, f"a signal table for strategy_options.prior {prior!r} with the {self.evaluator} evaluator "
+        kind = signal_kind(self.strategy, self.strategy_options)
+        if path is None and kind is not None and self.evaluator != "finetune":
+            reader = f"strategy {kind!r}" if kind == self.strategy else f"strategy_options.prior {kind!r}"
+            fail(at, f"a signal table for {reader} with the {self.evaluator} evaluator "
                  "(the signals are computed with real fine-tunes only)", None)
         return path
 

@@ -40,6 +40,15 @@ _COPIED = ("gradts_cost_evaluations", "pvi_cost_evaluations", "cost_evaluations"
            "seconds", "alone_run_id", "alone_reused", "null_run_id", "null_reused")
 
 
+def signal_kind(strategy: str | None, strategy_options: Mapping | None) -> str | None:
+    """The signal a search reads: its strategy's (gradts, pvi) or its default strategy's prior
+    (``strategy_options.prior``); None for a search that reads none."""
+    if strategy in KINDS:
+        return str(strategy)
+    prior = dict(strategy_options or {}).get("prior")
+    return str(prior) if prior in KINDS else None
+
+
 def signal_table(measurements: Mapping, alpha: float = DEFAULT_ALPHA) -> pd.DataFrame:
     """The table of :func:`mtlsearch.relatedness.measure.measure_relatedness`'s measurements:
     the target's row first, then the candidates in their order."""

@@ -18,7 +18,6 @@ predicted mean, which shrinks the uncertainty around it and steers the next pick
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import math
 from collections.abc import Callable, Collection, Sequence
@@ -42,18 +41,13 @@ from mtlsearch.strategies.base import (
     to_mask,
 )
 
-try:
-    from threadpoolctl import threadpool_limits
-except ImportError:  # optional: without it BLAS keeps its own thread count
-    threadpool_limits = None
+from threadpoolctl import threadpool_limits
 
 
 def _one_blas_thread():
     """The surrogate's matrices are small (observations x observations): several BLAS threads
     only wait for each other, the more so on a machine busy with other work (measured: a
     proposal at N = 64 took 5 s with the default threads on two busy cores, 0.2 s on one)."""
-    if threadpool_limits is None:
-        return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
 

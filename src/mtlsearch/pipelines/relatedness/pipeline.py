@@ -8,21 +8,12 @@ from .nodes import compute_relatedness, plot_relatedness
 _configured = {"search": False}
 
 
-def signal_kind(search: dict) -> str | None:
-    """The signal the search reads: its strategy's (gradts, pvi) or its surrogate's prior
-    (``strategy_options.prior``); None for a search without one."""
-    from mtlsearch.relatedness.signals import KINDS
-    from mtlsearch.strategies.relatedness import SIGNAL_STRATEGIES
+def needs_signals(search: dict) -> bool:
+    from mtlsearch.relatedness.signals import signal_kind
 
     search = search or {}
-    if search.get("strategy") in SIGNAL_STRATEGIES:
-        return str(search["strategy"])
-    prior = (search.get("strategy_options") or {}).get("prior")
-    return str(prior) if prior in KINDS else None
-
-
-def needs_signals(search: dict) -> bool:
-    return signal_kind(search) is not None and not (search or {}).get("relatedness_path")
+    return signal_kind(search.get("strategy"), search.get("strategy_options")) is not None \
+        and not search.get("relatedness_path")
 
 
 def configured_signals() -> bool:

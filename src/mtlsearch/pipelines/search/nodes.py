@@ -62,11 +62,10 @@ def with_signals(settings: SearchSettings, evaluator, relatedness: pd.DataFrame 
     """Give a relatedness strategy its signals, or the default strategy its prior
     (``strategy_options.prior``), as an option and record their cost in ``settings``; None for
     a search that reads no signal."""
-    from mtlsearch.pipelines.relatedness.pipeline import signal_kind
-    from mtlsearch.relatedness.signals import prior_effects, read_signals, signal_cost, strategy_options
+    from mtlsearch.relatedness.signals import prior_effects, read_signals, signal_cost, signal_kind, strategy_options
     from mtlsearch.search.run import search_candidates
 
-    kind = signal_kind({"strategy": settings.strategy, "strategy_options": settings.strategy_options})
+    kind = signal_kind(settings.strategy, settings.strategy_options)
     if kind is None:
         return None
     where = "relatedness"
