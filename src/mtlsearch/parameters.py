@@ -763,6 +763,7 @@ class SearchParams(Schema):
     table_delay_s: float = 0.0
     callable: str | None = None
     command: list[str] | None = None
+    command_timeout_s: float | None = None
     evaluator_version: str = "1"
     executor: str = "local"
     ray: RayParams = field(default_factory=RayParams)
@@ -827,6 +828,8 @@ class SearchParams(Schema):
         self.table_noise = number(at + "table_noise", self.table_noise, low=0)
         self.table_delay_s = number(at + "table_delay_s", self.table_delay_s, low=0)
         self.callable, self.command, self.evaluator_version = self._checked_trainer()
+        self.command_timeout_s = number(at + "command_timeout_s", self.command_timeout_s, low=0, low_open=True,
+                                        nullable=True)
         choice(at + "executor", self.executor, EXECUTORS, "executor")
         self.ray = nested("search.ray", RayParams, self.ray)
         self.relatedness_path = self._checked_relatedness_path()

@@ -6,6 +6,7 @@ import json
 import pickle
 import sys
 import textwrap
+from pathlib import Path
 
 import mlflow
 import pytest
@@ -275,6 +276,36 @@ def test_a_failure_without_stderr_shows_stdout(trainer):
 def test_unusable_output_is_a_failure_with_the_reason(trainer, mode, message):
     with pytest.raises(EvaluationFailed, match=message):
         CommandEvaluator(command(trainer, mode), "t", POOL)(["t", "aux00"])
+
+
+def test_a_command_past_its_time_limit_is_stopped_with_its_children(tmp_path):
+    # a launcher that starts a worker and waits on it, as a training script's launcher does
+    pid_file = tmp_path / "worker.pid"
+    launcher = tmp_path / "launch.py"
+    launcher.write_text(textwrap.dedent(f"""
+        import subprocess, sys, time
+        worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        open({str(pid_file)!r}, "w").write(str(worker.pid))
+        print("training...", file=sys.stderr, flush=True)
+        worker.wait()
+    """))
+    evaluator = CommandEvaluator([sys.executable, str(launcher), "{datasets}", "{output}"], "t", POOL,
+                                 timeout_s=1.5)
+    with pytest.raises(EvaluationFailed, match=r"did not finish within search\.command_timeout_s = 1\.5 s and was "
+                                               r"stopped; last lines of its stderr:\ntraining\.\.\.$"):
+        evaluator(["t", "aux00"])
+    worker = int(pid_file.read_text())
+    assert not Path(f"/proc/{worker}").exists() or "Z" in Path(f"/proc/{worker}/stat").read_text().split()[2]
+    # the limit is how long to wait, not what a finished evaluation scores: the ledger shares them
+    assert evaluator.fingerprint == CommandEvaluator(evaluator.command, "t", POOL).fingerprint
+    assert evaluator.with_seed(4).timeout_s == 1.5
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_a_time_limit_must_be_positive(bad):
+    with pytest.raises(ConfigError, match=rf"^search\.command_timeout_s: expected a positive number or null, "
+                                          rf"got {bad}$"):
+        CommandEvaluator(["prog", "{datasets}", "{output}"], "t", POOL, timeout_s=bad)
 
 
 def test_a_missing_program_is_a_failure():

@@ -56,6 +56,8 @@ datasets = args["--datasets"].split("+")
 with open(args["--calls"], "a") as calls:
     calls.write(f"{args['--datasets']} {args['--seed']}\\n")
 time.sleep(float(args.get("--delay", 0)))
+if args["--datasets"] == args.get("--hang-on"):
+    time.sleep(600)
 if datasets == ["aux01", "t"]:
     for line in range(30):
         print(f"epoch {line}: loss diverged", file=sys.stderr)
@@ -182,6 +184,19 @@ def test_command_failures_are_failed_runs_with_reasons_and_the_search_goes_on(pr
         assert run.data.tags["mlflow.parentRunId"] == best["search_run_id"]
     assert runs["aux00+t"].data.params["command"].endswith("--calls " + str(project / "command_calls.log"))
     assert runs["aux00+t"].data.tags["mtlsearch.evaluator"] == "command"
+
+
+def test_a_command_past_search_command_timeout_s_fails_and_the_search_goes_on(project, run_pipeline, load, script):
+    write_command(project, script, "--hang-on", "aux00+aux02+t")
+    run_pipeline("search", exhaustive(confirm={"top_k": 0}, command_timeout_s=2))
+    history = load("search_history").set_index("datasets")
+    assert len(history) == 8
+    assert sorted(history.index[history["status"] == "failed"]) == ["aux00+aux02+t", "aux01+t", "aux02+t"]
+    assert "did not finish within search.command_timeout_s = 2 s and was stopped" in \
+        history.loc["aux00+aux02+t", "failure_reason"]
+    assert load("best_combination")["datasets"] == "aux00+t"
+    with pytest.raises(ConfigError, match=r"^search\.command_timeout_s: expected a positive number or null, got 0$"):
+        run_pipeline("search", exhaustive(command_timeout_s=0))
 
 
 def test_a_trainer_that_cannot_be_run_stops_the_search_before_any_evaluation(project, run_pipeline, function_module):

@@ -20,6 +20,7 @@ import inspect
 import json
 import math
 import numbers
+import os
 import re
 import shlex
 import signal
@@ -224,7 +225,11 @@ class CommandEvaluator(ExternalEvaluator):
     parameter = "command"
 
     def __init__(self, command: Sequence[str], target: str, candidates: Sequence[str], version: str = "1",
-                 seed: int = 0):
+                 seed: int = 0, timeout_s: float | None = None):
+        if timeout_s is not None and not timeout_s > 0:
+            raise ConfigError(f"search.command_timeout_s: expected a positive number or null, got {timeout_s!r}")
+        # not in spec(): a time limit changes which evaluations finish, not what a finished one scores
+        self.timeout_s = timeout_s
         if isinstance(command, str) or not command or not all(isinstance(a, str) for a in command):
             raise ConfigError(f"search.command: expected a list of arguments (a YAML list of strings), "
                               f"got {_short(command)}")
@@ -240,7 +245,7 @@ class CommandEvaluator(ExternalEvaluator):
         return shlex.join(self.command)
 
     def with_seed(self, seed: int) -> CommandEvaluator:
-        return CommandEvaluator(self.command, self.target, self.candidates, self.version, seed)
+        return CommandEvaluator(self.command, self.target, self.candidates, self.version, seed, self.timeout_s)
 
     def arguments(self, datasets: Sequence[str], output: str | Path) -> list[str]:
         """The command for one evaluation (one pass, so a value is never substituted again)."""
@@ -253,11 +258,23 @@ class CommandEvaluator(ExternalEvaluator):
             output = Path(folder) / "scores.json"
             args = self.arguments(datasets, output)
             out_path, err_path = Path(folder) / "stdout.log", Path(folder) / "stderr.log"
+            timed_out = False
             with open(out_path, "wb") as out, open(err_path, "wb") as err:
                 try:
-                    done = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, check=False)
+                    # its own session, so that a time-out stops what it started too (a trainer's
+                    # data-loader workers, a launcher's children), not the first process alone
+                    done = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                            start_new_session=True)
                 except OSError as exc:  # no such program, not executable
                     raise EvaluationFailed(f"could not run {shlex.join(args)}: {exc}") from None
+                try:
+                    done.wait(timeout=self.timeout_s)
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+                    _kill_group(done)
+                except BaseException:
+                    _kill_group(done)  # the search itself stopped: leave no trainer behind
+                    raise
 
             def failed(what: str) -> EvaluationFailed:
                 stderr = err_path.read_text(errors="replace")
@@ -269,6 +286,9 @@ class CommandEvaluator(ExternalEvaluator):
                 return EvaluationFailed(f"{what}; it printed nothing")
 
             command = shlex.join(args)
+            if timed_out:
+                raise failed(f"{command} did not finish within search.command_timeout_s = {self.timeout_s:g} s "
+                             f"and was stopped")
             if done.returncode < 0:
                 try:
                     name = signal.Signals(-done.returncode).name
@@ -289,6 +309,14 @@ class CommandEvaluator(ExternalEvaluator):
                 raise failed(f"the {{output}} of {command} holds no usable scores: {exc}") from None
 
 
+def _kill_group(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
 def external_evaluator(settings) -> ExternalEvaluator:
     """The ``search.evaluator`` python or command evaluator of ``settings`` (SearchSettings)."""
     # with several targets (search.targets) the first stands as the target, the others join the pool
@@ -299,7 +327,7 @@ def external_evaluator(settings) -> ExternalEvaluator:
     if settings.evaluator == "python":
         return PythonEvaluator(settings.callable, **common)
     if settings.evaluator == "command":
-        return CommandEvaluator(settings.command, **common)
+        return CommandEvaluator(settings.command, **common, timeout_s=settings.command_timeout_s)
     raise ConfigError(f"search.evaluator: expected python or command, got {settings.evaluator!r}")
 
 
