@@ -254,6 +254,11 @@ def fail_evaluation(run_id: str, reason: str) -> None:
     client().set_terminated(run_id, "FAILED")
 
 
+def _log_files(run_id: str, folder: Path | None) -> None:
+    if folder is not None and folder.is_dir() and any(folder.iterdir()):
+        client().log_artifacts(run_id, str(folder), artifact_path="logs")
+
+
 def log_table_evaluation(
     datasets: tuple[str, ...],
     look_up,
@@ -266,9 +271,12 @@ def log_table_evaluation(
     *,
     evaluator: str = "table",
     split: str = "table",
+    logs: Path | None = None,
 ) -> dict[str, float]:
     """One run for a table look-up (``look_up()`` gives the members' scores), claimed and tagged
-    like a real evaluation; a look-up that raises leaves a FAILED run with the reason.
+    like a real evaluation; a look-up that raises leaves a FAILED run with the reason. The files
+    ``look_up`` left in the folder ``logs`` (an external trainer's output) become the run's
+    ``logs/`` artifacts, whether it failed or not: a failure is where they are read.
 
     A table has one score per member: it stands for the selection split and the test split alike.
     Another ``split`` (an external trainer's one score per member) is logged as that split alone,
@@ -284,8 +292,10 @@ def log_table_evaluation(
     try:
         scores = look_up()
     except Exception as exc:
+        _log_files(run_id, logs)
         fail_evaluation(run_id, f"{type(exc).__name__}: {exc}")
         raise
+    _log_files(run_id, logs)  # before the scores, which are written last
     per_member = {m: {metric: s} for m, s in scores.items()}
     if split == "table":
         finish_evaluation(run_id, {"table": per_member, "test": per_member}, "table", metric=metric)

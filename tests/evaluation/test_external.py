@@ -108,6 +108,7 @@ with open(args["--out"], "w") as out:
     elif mode == "strings":
         json.dump({d: "high" for d in datasets}, out)
     else:
+        print(f"trained on {len(datasets)} datasets")
         json.dump({d: 0.5 + 0.01 * len(datasets) + 0.001 * int(args["--seed"]) for d in datasets}, out)
 '''
 
@@ -369,6 +370,13 @@ def test_each_evaluation_is_a_tracked_run_and_a_failure_a_failed_one(trainer, tm
         assert failed.info.status == "FAILED" and failed.data.tags["mtlsearch.status"] == "failed"
         assert failed.data.tags["failure_reason"].startswith("EvaluationFailed: ")
         assert failed.data.tags["failure_reason"].endswith("stderr line 29")
+        # what the command printed is kept with its run, the whole of it (the reason has 20 lines)
+        logs = {a.path: a for a in client.list_artifacts(failed.info.run_id, "logs")}
+        assert sorted(logs) == ["logs/stderr.log", "logs/stdout.log"]
+        stderr = Path(client.download_artifacts(failed.info.run_id, "logs/stderr.log", str(tmp_path)))
+        assert stderr.read_text().splitlines() == [f"stderr line {i}" for i in range(30)]
+        stdout = Path(client.download_artifacts(run.info.run_id, "logs/stdout.log", str(tmp_path / "ok")))
+        assert stdout.read_text() == "trained on 2 datasets\n"
     finally:
         mlflow.set_tracking_uri("")
 

@@ -116,8 +116,9 @@ class ExternalEvaluator:
     def describe(self) -> str:
         raise NotImplementedError
 
-    def scores(self, datasets: tuple[str, ...], target: str) -> dict[str, float]:
-        """The members' scores from the trainer, or EvaluationFailed."""
+    def scores(self, datasets: tuple[str, ...], target: str, logs: Path | None = None) -> dict[str, float]:
+        """The members' scores from the trainer, or EvaluationFailed; what the trainer printed goes
+        to files in the folder ``logs`` where given (the evaluation run keeps them)."""
         raise NotImplementedError
 
     def evaluate(self, datasets: Sequence[str], *, metric: str, target: str | None = None,
@@ -128,10 +129,12 @@ class ExternalEvaluator:
         target = target or self.target
         params = {"evaluator": self.kind, self.parameter: self.describe(), "evaluator_version": self.version,
                   "seed": self.seed, **membership_params(datasets, self.ids)}
-        return tracking.log_table_evaluation(
-            datasets, lambda: self.scores(datasets, target), metric, self.fingerprint, params,
-            experiment_id, parent_run_id, target, evaluator=self.kind, split=self.selection_split,
-        )
+        with tempfile.TemporaryDirectory(prefix="mtlsearch-logs-") as logs:
+            return tracking.log_table_evaluation(
+                datasets, lambda: self.scores(datasets, target, Path(logs)), metric, self.fingerprint, params,
+                experiment_id, parent_run_id, target, evaluator=self.kind, split=self.selection_split,
+                logs=Path(logs),
+            )
 
     def __call__(self, datasets: Sequence[str]) -> dict[str, float]:
         """The scores without MLflow (tests, notebooks)."""
@@ -200,7 +203,7 @@ class PythonEvaluator(ExternalEvaluator):
         self.__dict__.update(state)
         self._function = None
 
-    def scores(self, datasets: tuple[str, ...], target: str) -> dict[str, float]:
+    def scores(self, datasets: tuple[str, ...], target: str, logs: Path | None = None) -> dict[str, float]:
         if self._function is None:
             self._function = resolve_callable(self.name)
         function = self._function
@@ -253,11 +256,11 @@ class CommandEvaluator(ExternalEvaluator):
         values = {"datasets": SEPARATOR.join(datasets), "seed": str(self.seed), "output": str(output)}
         return [PLACEHOLDER.sub(lambda m: values[m.group(1)], argument) for argument in self.command]
 
-    def scores(self, datasets: tuple[str, ...], target: str) -> dict[str, float]:
+    def scores(self, datasets: tuple[str, ...], target: str, logs: Path | None = None) -> dict[str, float]:
         with tempfile.TemporaryDirectory(prefix="mtlsearch-evaluation-") as folder:
             output = Path(folder) / "scores.json"
             args = self.arguments(datasets, output)
-            out_path, err_path = Path(folder) / "stdout.log", Path(folder) / "stderr.log"
+            out_path, err_path = Path(logs or folder) / "stdout.log", Path(logs or folder) / "stderr.log"
             timed_out = False
             with open(out_path, "wb") as out, open(err_path, "wb") as err:
                 try:
