@@ -228,6 +228,8 @@ def test_real_profiles_are_the_fit_of_the_recorded_landscapes():
     for path in sorted(RECORDED.rglob("*.csv")):
         if path.stem.endswith("noise"):
             continue
+        if path.parent.name.startswith("fixed-target"):
+            continue  # the profiles imitate the default mixture policy (equal), as searches meet it
         noise = json.loads(path.with_name(path.stem + ".summary.json").read_text())["noise_sd"]
         if noise > 0:  # the flat landscape (F1 0 everywhere) has no shape to fit
             name = path.relative_to(RECORDED).with_suffix("").as_posix()

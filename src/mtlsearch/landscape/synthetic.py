@@ -27,7 +27,8 @@ code, and every one is observed with noise (``score`` noisy, ``true_score`` nois
 * ``independent``: helpful, neutral and harmful auxiliaries by kind, a few sparse pairs, a
   dilution that grows with the auxiliaries' total size, tanh saturation of the gains, and a small
   fixed noise (sd 0.003);
-* ``real_shaped``: fitted to the recorded landscapes in docs/landscapes (``REAL_PROFILES``): the
+* ``real_shaped``: fitted to the recorded landscapes of the default mixture policy (``equal``) in
+  docs/landscapes (``REAL_PROFILES``; not ``fixed-target-*``): the
   target-alone score, the fall of the mean score with the number of auxiliaries, the spread of
   the auxiliaries' effects and of what those leave unexplained, and the measured seed noise as
   the observation noise;
