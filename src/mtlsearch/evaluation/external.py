@@ -34,6 +34,7 @@ from mtlsearch import tracking
 from mtlsearch.combinations import SEPARATOR, parse_combination
 from mtlsearch.errors import ConfigError
 from mtlsearch.fingerprints import digest
+from mtlsearch.parameters import number
 
 TAIL_LINES = 20
 TAIL_CHARS = 3000  # a failure reason is an MLflow tag (5,000 characters at most)
@@ -229,10 +230,8 @@ class CommandEvaluator(ExternalEvaluator):
 
     def __init__(self, command: Sequence[str], target: str, candidates: Sequence[str], version: str = "1",
                  seed: int = 0, timeout_s: float | None = None):
-        if timeout_s is not None and not timeout_s > 0:
-            raise ConfigError(f"search.command_timeout_s: expected a positive number or null, got {timeout_s!r}")
         # not in spec(): a time limit changes which evaluations finish, not what a finished one scores
-        self.timeout_s = timeout_s
+        self.timeout_s = number("search.command_timeout_s", timeout_s, low=0, low_open=True, nullable=True)
         if isinstance(command, str) or not command or not all(isinstance(a, str) for a in command):
             raise ConfigError(f"search.command: expected a list of arguments (a YAML list of strings), "
                               f"got {_short(command)}")
@@ -260,7 +259,8 @@ class CommandEvaluator(ExternalEvaluator):
         with tempfile.TemporaryDirectory(prefix="mtlsearch-evaluation-") as folder:
             output = Path(folder) / "scores.json"
             args = self.arguments(datasets, output)
-            out_path, err_path = Path(logs or folder) / "stdout.log", Path(logs or folder) / "stderr.log"
+            printed = Path(logs or folder)
+            out_path, err_path = printed / "stdout.log", printed / "stderr.log"
             timed_out = False
             with open(out_path, "wb") as out, open(err_path, "wb") as err:
                 try:
