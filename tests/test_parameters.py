@@ -278,7 +278,7 @@ MORE_CASES = [
      "max_retries, num_cpus, num_gpus"),
     ({"search.strategy_options.acquisitions": "ucb"},
      "search.strategy_options.acquisitions: not an option of strategy 'surrogate' (value 'ucb'); expected one of "
-     "acquisition, design, n_initial, pairwise, prior, prior_effects, ucb_beta"),
+     "acquisition, design, model, n_initial, pairwise, prior, prior_effects, ucb_beta"),
     ({"search.candidates": ["bc2gm", "nosuch"]},
      "search.candidates: unknown dataset 'nosuch' (in 'bc2gm+nosuch'); expected ids declared under "
      f"ingestion.datasets ({DECLARED})"),

@@ -18,9 +18,11 @@ predicted mean, which shrinks the uncertainty around it and steers the next pick
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +42,7 @@ from mtlsearch.strategies.base import (
     to_combination,
     to_mask,
 )
+from mtlsearch.strategies.horseshoe import HorseshoeQuadraticSurrogate
 
 from threadpoolctl import threadpool_limits
 
@@ -460,7 +463,11 @@ class SurrogateStrategy(Strategy):
     over inclusion vectors by a multi-start local search (as BOCS does): from the best observed
     combinations and from random feasible ones, climb by the best single flip or swap (all
     flips, ``LOCAL_SWAPS`` random swaps a step) until none improves; the surrogate is evaluated
-    in its kernel form on just the rows visited. ``improvement_probability`` and
+    on just the rows visited. The model there is ``model="auto"`` (default): the horseshoe
+    quadratic regression of :mod:`mtlsearch.strategies.horseshoe` (few large pair effects among
+    C(N, 2), which the Gaussian model's one shared pair variance cannot hold), its expected
+    improvement averaged over posterior draws; ``model="gaussian"`` keeps the Gaussian model,
+    evaluated in its kernel form. ``improvement_probability`` and
     ``predict_all`` then range over a candidate set: the rows the local search found best
     (under the upper confidence bound and under the mean), the neighbourhood of its optimum, and
     random feasible rows; ``predict_all`` returns the evaluated combinations and that set.
@@ -497,6 +504,7 @@ class SurrogateStrategy(Strategy):
     ACQUISITIONS = ("ei", "ucb", "thompson", "mean")
     DESIGNS = ("partition", "random", "singles")
     PRIORS = ("none", "gradts", "pvi")
+    MODELS = ("auto", "gaussian", "horseshoe")
     IMPROVEMENT_DRAWS = 1000
     # Local search (N > EXACT_LIMIT).
     LOCAL_BEST_STARTS = 6
@@ -519,6 +527,7 @@ class SurrogateStrategy(Strategy):
         ucb_beta: float = 2.0,
         prior: str = "none",
         prior_effects: Sequence[float] | None = None,
+        model: str = "auto",
         *,
         size_bounds: SizeBounds | None = None,
     ):
@@ -547,11 +556,22 @@ class SurrogateStrategy(Strategy):
         self.pairwise = bool(pairwise)
         self.ucb_beta = float(ucb_beta)
         self.exact = self.n_candidates <= self.EXACT_LIMIT
+        if model not in self.MODELS:
+            raise ConfigError(f"strategy 'surrogate': option model must be one of {self.MODELS}, got {model!r}")
+        if model == "horseshoe" and (self.exact or not self.pairwise):
+            raise ConfigError(
+                f"strategy 'surrogate': model 'horseshoe' is the model for more than {self.EXACT_LIMIT} "
+                f"candidates with pairs, got {n_candidates} candidates and pairwise {self.pairwise}; "
+                "use model 'auto' or 'gaussian'"
+            )
         self.model = BayesianLinearSurrogate(
             n_candidates, pairwise=self.pairwise, prior_direction=self.prior_effects
         )
         # None where the prior tells no auxiliary from another (none, or all values equal)
         self._direction = self.model.direction
+        if model == "horseshoe" or (model == "auto" and not self.exact and self.pairwise):
+            self.model = HorseshoeQuadraticSurrogate(n_candidates, self._direction, seed)
+        self.model_name = "horseshoe" if isinstance(self.model, HorseshoeQuadraticSurrogate) else "gaussian"
         self._design: list[int] | None = None
 
     @classmethod
@@ -836,6 +856,9 @@ class SurrogateStrategy(Strategy):
     def _acquisition_fn(self, incumbent: float, kind: str | None = None):
         kind = kind or self.acquisition
 
+        if kind == "ei" and isinstance(self.model, HorseshoeQuadraticSurrogate):
+            return lambda rows: self.model.expected_improvement_rows(rows, incumbent)
+
         def value(rows: np.ndarray) -> np.ndarray:
             mean, var = self.model.predict_rows(rows)
             if kind == "mean":
@@ -908,10 +931,26 @@ class SurrogateStrategy(Strategy):
         seed = int(self.seed) if isinstance(self.seed, (int, np.integer)) else 0
         return np.random.default_rng([abs(seed), n_seen, 0x5709])
 
+    @contextmanager
+    def _asking(self) -> Iterator[None]:
+        """Questions asked of the model (the stopping rule, the predictions) are answered by a
+        copy of a sampled model: its chain moves on with every fit, so a fit made to answer one
+        would change what is proposed next."""
+        with _one_blas_thread():
+            if not isinstance(self.model, HorseshoeQuadraticSurrogate):
+                yield
+                return
+            proposing = self.model
+            self.model = copy.deepcopy(proposing)
+            try:
+                yield
+            finally:
+                self.model = proposing
+
     def improvement_probability(
         self, history: Sequence[Observation], min_gain: float
     ) -> float | None:
-        with _one_blas_thread():
+        with self._asking():
             return self._improvement_probability(history, min_gain)
 
     def _improvement_probability(
@@ -963,7 +1002,7 @@ class SurrogateStrategy(Strategy):
     def predict_all(self, history: Sequence[Observation]) -> dict[Combination, float] | None:
         """The posterior mean of every feasible combination; beyond ``EXACT_LIMIT`` candidates,
         of the evaluated feasible combinations and the candidate set (see the class) only."""
-        with _one_blas_thread():
+        with self._asking():
             return self._predict_all(history)
 
     def _predict_all(self, history: Sequence[Observation]) -> dict[Combination, float] | None:
