@@ -94,13 +94,12 @@ class HorseshoeQuadraticSurrogate:
         rows = np.asarray(rows, dtype=np.float64)
         scores = np.asarray(scores, dtype=np.float64)
         key = hashlib.blake2b(rows.tobytes() + scores.tobytes(), digest_size=16).digest()
-        if key != self._key or len(self._observed) != len(rows):
-            if key != self._key:
-                self._state = self._run(rows, scores, self._state, fantasies=0)
-                self._real = (self.beta, self.lam, self.offset, self.scale)
-            else:  # the same observations after fantasies: the real fit's draws back
-                self.beta, self.lam, self.offset, self.scale = self._real
+        if key != self._key:
+            self._state = self._run(rows, scores, self._state, fantasies=0)
+            self._real = (self.beta, self.lam, self.offset, self.scale)
             self._key = key
+        elif len(self._observed) != len(rows):  # the same observations after fantasies
+            self.beta, self.lam, self.offset, self.scale = self._real
         self._rows, self._scores = rows, scores
         self._observed, self._observed_scores = rows, scores
 

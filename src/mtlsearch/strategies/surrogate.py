@@ -564,13 +564,14 @@ class SurrogateStrategy(Strategy):
                 f"candidates with pairs, got {n_candidates} candidates and pairwise {self.pairwise}; "
                 "use model 'auto' or 'gaussian'"
             )
-        self.model = BayesianLinearSurrogate(
-            n_candidates, pairwise=self.pairwise, prior_direction=self.prior_effects
-        )
         # None where the prior tells no auxiliary from another (none, or all values equal)
-        self._direction = self.model.direction
+        self._direction = standardised_direction(self.prior_effects, n_candidates)
         if model == "horseshoe" or (model == "auto" and not self.exact and self.pairwise):
             self.model = HorseshoeQuadraticSurrogate(n_candidates, self._direction, seed)
+        else:
+            self.model = BayesianLinearSurrogate(
+                n_candidates, pairwise=self.pairwise, prior_direction=self.prior_effects
+            )
         self.model_name = "horseshoe" if isinstance(self.model, HorseshoeQuadraticSurrogate) else "gaussian"
         self._design: list[int] | None = None
 
