@@ -33,7 +33,7 @@ rule's thresholds are the defaults the issue asked for, checked there against lo
 ``skills`` (``HELD_OUT``) was never run while tuning, at any seed: its rows are marked "held
 out".
 
-Run:  PYTHONPATH=src python benchmarks/bench_stopping.py [--seeds 8] [--jobs 2]
+Run:  PYTHONPATH=src python benchmarks/bench_stopping.py [--seeds 32] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--families", default=",".join(GENERATORS + ("pairwise", "mixed", "noisy"))
     )
-    parser.add_argument("--seeds", type=int, default=8, help="landscapes per family")
+    parser.add_argument("--seeds", type=int, default=32, help="landscapes per family")
     parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--real-seeds", type=int, default=10, help="noise draws per real one")
     parser.add_argument("--budget", type=int, default=60)
