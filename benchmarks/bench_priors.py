@@ -28,7 +28,7 @@ Per family and signal:
 Seeds: landscape seeds from ``--first-seed`` (default 100). ``skills`` (``HELD_OUT``) is held out:
 never run while settling the prior's grid, printed apart from the others.
 
-Run:  PYTHONPATH=src python benchmarks/bench_priors.py [--seeds 8] [--jobs 2]
+Run:  PYTHONPATH=src python benchmarks/bench_priors.py [--seeds 32] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         "--families", default=",".join(GENERATORS + ("pairwise", "mixed", "noisy"))
     )
     parser.add_argument("--signals", default=",".join(SIGNALS))
-    parser.add_argument("--seeds", type=int, default=8, help="landscapes per family")
+    parser.add_argument("--seeds", type=int, default=32, help="landscapes per family")
     parser.add_argument("--first-seed", type=int, default=100)
     parser.add_argument("--budget", type=int, default=60)
     parser.add_argument("--noise", type=float, default=1.1, help="noisy signal: noise sd")

@@ -63,6 +63,7 @@ def test_signal_strategies_search_through_the_pipeline(strategy, options, cost, 
     assert best["score"] == pytest.approx(max(truth[d] for d in order))
     # the signals' compute counted beside the evaluations (the target's shared row included)
     assert best["signal_cost_evaluations"] == pytest.approx(cost)
+    assert best["prior_weight"] is None  # no surrogate, no prior to believe
     assert history["signal_cost_evaluations"].tolist() == pytest.approx([cost] * len(history))
     run = mlflow.MlflowClient(os.environ["MLFLOW_TRACKING_URI"]).get_run(best["search_run_id"])
     assert run.data.metrics["signal_cost_evaluations"] == pytest.approx(cost)
@@ -70,16 +71,28 @@ def test_signal_strategies_search_through_the_pipeline(strategy, options, cost, 
 
 @pytest.mark.parametrize("reverse", [False, True])
 def test_the_default_strategy_takes_a_prior_from_the_signal_table(reverse, project, run_pipeline, load, table):
+    # the signal is the table's own main effects (each auxiliary's mean score with it minus
+    # without it), right or reversed
+    scores = pd.read_csv(table)
+    members = scores["datasets"].str.split("+")
     rows = [dict(row) for row in SIGNALS]
-    if reverse:
-        for row in rows[1:]:
-            row["gradts_tau"] = 1.0 - row["gradts_tau"]
+    for row in rows[1:]:
+        inside = members.apply(lambda m, name=row["candidate"]: name in m)
+        effect = scores["score"][inside].mean() - scores["score"][~inside].mean()
+        row["gradts_tau"] = 0.5 + (-effect if reverse else effect)
     path = project / "prior.csv"
     pd.DataFrame(rows).to_csv(path, index=False)
     run_pipeline("search", table_params(table, path, strategy="surrogate", strategy_options={"prior": "gradts"}))
     history, best = load("search_history"), load("best_combination")
-    # the design's first group is the auxiliaries the prior ranks highest
-    assert list(history["datasets"])[:2] == ["t", "aux01+aux03+t" if reverse else "aux00+aux02+t"]
+    # the evidence believes the right signal and shrinks the reversed one away; the design
+    # ignores the prior, so the first evaluations are the same either way
+    if reverse:
+        assert best["prior_weight"] < 0.1, best["prior_weight"]
+    else:
+        assert best["prior_weight"] > 0.2, best["prior_weight"]
+    assert list(history["datasets"])[:4] == ["t", "aux00+aux02+t", "aux01+aux03+t", "aux00+aux01+aux02+aux03+t"]
+    run = mlflow.MlflowClient(os.environ["MLFLOW_TRACKING_URI"]).get_run(best["search_run_id"])
+    assert run.data.metrics["prior_weight"] == pytest.approx(best["prior_weight"])
     assert best["signal_cost_evaluations"] == pytest.approx(6.25)
     with pytest.raises(ConfigError, match="search.relatedness_path: expected a signal table for strategy_options.prior"):
         run_pipeline("search", {**table_params(table, path, strategy="surrogate", strategy_options={"prior": "pvi"}),

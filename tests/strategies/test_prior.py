@@ -88,14 +88,22 @@ def test_a_right_prior_reaches_the_only_helper_sooner(seed):
     assert strategy.model.prior_weight() > 0.3
 
 
-def test_the_prior_orders_the_partition_design():
-    # The top-prior auxiliaries are mixed together first; the groups still partition the pool.
+@pytest.mark.parametrize("bounds", [None, SizeBounds(0, 5)], ids=str)
+def test_the_partition_design_ignores_the_prior(bounds):
+    # Ordering the design by the prior saved no evaluations (benchmarks/bench_priors.py): the
+    # prior acts through the model alone, so the design is the one without a prior.
     effects = np.array([0.0, 0.5, -0.2, 0.9, 0.1, -0.4, 0.3, 0.2, -0.1])
-    design = make_strategy("surrogate", 9, seed=0, prior="gradts", prior_effects=effects).propose([], 10)
-    groups = [p.combination for p in design[1:-1]]
-    assert design[0].combination == frozenset() and design[-1].combination == frozenset(range(9))
-    assert groups[0] == frozenset({3, 1, 6})
-    assert sorted(i for g in groups for i in g) == list(range(9))
+    plain = make_strategy("surrogate", 9, seed=0, size_bounds=bounds)
+    guided = make_strategy("surrogate", 9, seed=0, size_bounds=bounds, prior="gradts", prior_effects=effects)
+    design = plain.propose([], 10)
+    assert len(design) >= 4 and all(p.predicted is None for p in design)
+    assert [p.combination for p in guided.propose([], 10)] == [p.combination for p in design]
+
+
+def test_singles_are_evaluated_in_decreasing_prior():
+    effects = np.array([0.0, 0.5, -0.2, 0.9, 0.1])
+    design = make_strategy("surrogate", 5, seed=0, design="singles", prior="gradts", prior_effects=effects).propose([], 6)
+    assert [p.combination for p in design] == [frozenset(), *(frozenset({i}) for i in (3, 1, 4, 0, 2))]
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -292,6 +292,8 @@ class SearchResult:
     failures: list[Failure] = field(default_factory=list)
     objective: Objective | None = None
     constraints: Constraints = field(default_factory=Constraints)
+    # the model's belief in a relatedness prior at the end (None: no prior)
+    prior_weight: float | None = None
 
 
 def _check_scores(
@@ -620,4 +622,5 @@ def run_search(
         failures=failures,
         objective=objective,
         constraints=constraints,
+        prior_weight=strategy.prior_weight(observations),
     )

@@ -413,6 +413,7 @@ def tracked_search(evaluator, settings: SearchSettings, strategy=None, split: st
         run.log_metrics(
             {"best_score": best["score"], "evaluations_new": result.n_new, "evaluations_reused": result.n_reused,
              "signal_cost_evaluations": best["signal_cost_evaluations"],
+             **({"prior_weight": best["prior_weight"]} if best["prior_weight"] is not None else {}),
              **({"best_test_score": best["test_score"]} if best["test_score"] is not None else {})}
         )
         verdict = confirmation["verdict"] if confirmation else None
@@ -486,6 +487,8 @@ def best_combination(result: SearchResult, settings: SearchSettings, fingerprint
         "evaluations_failed": len(result.failures),
         # what a relatedness strategy's signals cost (evaluation-equivalents), to add to the above
         "signal_cost_evaluations": float(getattr(settings, "signal_cost_evaluations", 0.0)),
+        # the surrogate's posterior weight of its relatedness prior (0: shrunk away; None: none)
+        "prior_weight": result.prior_weight,
         "candidates": list(space.pool),
         "constraints": {**constraints.to_dict(), "description": constraints.describe()},
         "combinations": space.n_combinations,

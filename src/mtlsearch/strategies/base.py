@@ -183,6 +183,12 @@ class Strategy(ABC):
         surrogate."""
         return None
 
+    def prior_weight(self, history: Sequence[Observation]) -> float | None:
+        """How much the strategy's model believes its relatedness prior after ``history`` (the
+        posterior mean weight of the prior direction, 0 when the evidence shrank it away), or
+        None without a prior."""
+        return None
+
     def improvement_probability(
         self, history: Sequence[Observation], min_gain: float
     ) -> float | None:

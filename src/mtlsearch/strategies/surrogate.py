@@ -475,22 +475,20 @@ class SurrogateStrategy(Strategy):
     A prior from a relatedness signal: ``prior`` names the signal ("gradts": each candidate's
     Kendall tau with the target's head importance, centred; "pvi": in the target's PVI group or
     not, so at most two distinct values) and ``prior_effects`` holds its numbers, one per
-    candidate, higher = expected to help more. They act twice:
+    candidate, higher = expected to help more. They act on the model: the main effects get the
+    prior mean ``lambda * p`` (``p`` the values centred and scaled to unit root mean square), i.e.
+    a prior mean function ``lambda * (p . x)``, with ``lambda`` on a small grid that includes 0
+    (``BayesianLinearSurrogate.PRIOR_WEIGHTS``, half the prior mass on 0) and joins the grid
+    averaged by marginal likelihood. A signal the observations contradict ends with its weight
+    on lambda = 0 (the model without a prior); a right one is believed as soon as a few
+    observations agree with it. ``lambda`` is never negative: a reversed signal is shrunk away,
+    not exploited. ``prior_weight`` reports the posterior mean of ``lambda``.
 
-    * on the model: the main effects get the prior mean ``lambda * p`` (``p`` the values centred
-      and scaled to unit root mean square), i.e. a prior mean function ``lambda * (p . x)``, with
-      ``lambda`` on a small grid that includes 0 (``BayesianLinearSurrogate.PRIOR_WEIGHTS``, half
-      the prior mass on 0) and joins the grid averaged by marginal likelihood. A signal the
-      observations contradict ends with its weight on lambda = 0 (the model without a prior); a
-      right one is believed as soon as a few observations agree with it. ``lambda`` is never
-      negative: a reversed signal is shrunk away, not exploited.
-    * on the partition design: the auxiliaries are ordered by decreasing prior (ties in random
-      order) before the split, so the top-prior auxiliaries are mixed together in the first
-      group (often the optimum, or close to it, when the signal is right), and a size bound's
-      largest mixture takes the top-prior ones. With a random signal this order is a random
-      permutation, distributed as the design without a prior, so it costs nothing; the design
-      keeps its size, so a wrong signal costs no extra evaluations there either. "singles" are
-      evaluated in decreasing prior; the "random" design ignores the prior.
+    The partition and random designs ignore the prior: ordering the partition by it (the
+    top-prior auxiliaries mixed together first) saved no evaluations with a right signal and
+    cost some with a random one (benchmarks/bench_priors.py, dev seeds), so the evaluations
+    before the model takes over are those without a prior. "singles" are evaluated in
+    decreasing prior.
 
     Values that are all equal tell no candidate from another: they change nothing. With
     ``prior="none"`` (the default) the strategy proposes exactly what it did without these
@@ -617,8 +615,7 @@ class SurrogateStrategy(Strategy):
         return values
 
     def _prior_order(self, order: np.ndarray) -> np.ndarray:
-        """``order`` (a random permutation) sorted by decreasing prior, ties left in their
-        random order: with no prior, or a random one, it is still a random permutation."""
+        """``order`` sorted by decreasing prior, ties left in their order."""
         if self._direction is None:
             return order
         return order[np.argsort(-self._direction[order], kind="stable")]
@@ -640,7 +637,7 @@ class SurrogateStrategy(Strategy):
         if self.design == "partition":
             # Small groups: each auxiliary is seen once, mixed with only one or two others,
             # so that one harmful partner hides little of a helpful one.
-            order = self._prior_order(self.rng.permutation(n))
+            order = self.rng.permutation(n)
             count = max(1, min(self.n_initial, n))
             if self.max_size > 0:
                 count = max(count, math.ceil(n / self.max_size))
@@ -659,7 +656,7 @@ class SurrogateStrategy(Strategy):
                     whole = self.n_combinations - 1
                 else:
                     whole = to_mask(
-                        int(i) for i in self._prior_order(self.rng.permutation(n))[: self.max_size]
+                        int(i) for i in self.rng.permutation(n)[: self.max_size]
                     )
                 if whole not in design:
                     design.append(whole)
@@ -999,6 +996,19 @@ class SurrogateStrategy(Strategy):
             hits += int((draws[:, free].max(1) - draws[:, best] > min_gain).sum())
             left -= len(draws)
         return hits / self.IMPROVEMENT_DRAWS
+
+    def prior_weight(self, history: Sequence[Observation]) -> float | None:
+        if self._direction is None:
+            return None
+        seen = self.observed(history)
+        if not seen:
+            return 0.0
+        with self._asking():
+            if self.exact:
+                self.model.fit(np.fromiter(seen, dtype=np.int64), np.fromiter(seen.values(), dtype=float))
+            else:
+                self._fit_rows(seen)
+            return self.model.prior_weight()
 
     def predict_all(self, history: Sequence[Observation]) -> dict[Combination, float] | None:
         """The posterior mean of every feasible combination; beyond ``EXACT_LIMIT`` candidates,
