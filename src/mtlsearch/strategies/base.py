@@ -186,7 +186,7 @@ class Strategy(ABC):
     def prior_weight(self, history: Sequence[Observation]) -> float | None:
         """How much the strategy's model believes its relatedness prior after ``history`` (the
         posterior mean weight of the prior direction, 0 when the evidence shrank it away), or
-        None without a prior."""
+        None without a prior or before any observation."""
         return None
 
     def improvement_probability(

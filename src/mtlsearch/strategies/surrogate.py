@@ -485,10 +485,10 @@ class SurrogateStrategy(Strategy):
     not exploited. ``prior_weight`` reports the posterior mean of ``lambda``.
 
     The partition and random designs ignore the prior: ordering the partition by it (the
-    top-prior auxiliaries mixed together first) saved no evaluations with a right signal and
-    cost some with a random one (benchmarks/bench_priors.py, dev seeds), so the evaluations
-    before the model takes over are those without a prior. "singles" are evaluated in
-    decreasing prior.
+    top-prior auxiliaries mixed together first) saved nothing by itself with a perfect signal,
+    and with the model's prior it did worse than the model's prior alone (benchmarks/
+    bench_priors.py, development seeds), so the evaluations before the model takes over are
+    those without a prior. "singles" are evaluated in decreasing prior.
 
     Values that are all equal tell no candidate from another: they change nothing. With
     ``prior="none"`` (the default) the strategy proposes exactly what it did without these
@@ -998,11 +998,9 @@ class SurrogateStrategy(Strategy):
         return hits / self.IMPROVEMENT_DRAWS
 
     def prior_weight(self, history: Sequence[Observation]) -> float | None:
-        if self._direction is None:
-            return None
         seen = self.observed(history)
-        if not seen:
-            return 0.0
+        if self._direction is None or not seen:
+            return None
         with self._asking():
             if self.exact:
                 self.model.fit(np.fromiter(seen, dtype=np.int64), np.fromiter(seen.values(), dtype=float))
