@@ -64,6 +64,7 @@ def test_signal_strategies_search_through_the_pipeline(strategy, options, cost, 
     # the signals' compute counted beside the evaluations (the target's shared row included)
     assert best["signal_cost_evaluations"] == pytest.approx(cost)
     assert best["prior_weight"] is None  # no surrogate, no prior to believe
+    assert "prior weight" not in load("search_summary")
     assert history["signal_cost_evaluations"].tolist() == pytest.approx([cost] * len(history))
     run = mlflow.MlflowClient(os.environ["MLFLOW_TRACKING_URI"]).get_run(best["search_run_id"])
     assert run.data.metrics["signal_cost_evaluations"] == pytest.approx(cost)
@@ -93,6 +94,7 @@ def test_the_default_strategy_takes_a_prior_from_the_signal_table(reverse, proje
     assert list(history["datasets"])[:4] == ["t", "aux00+aux02+t", "aux01+aux03+t", "aux00+aux01+aux02+aux03+t"]
     run = mlflow.MlflowClient(os.environ["MLFLOW_TRACKING_URI"]).get_run(best["search_run_id"])
     assert run.data.metrics["prior_weight"] == pytest.approx(best["prior_weight"])
+    assert f"| prior weight | {best['prior_weight']:.2f} " in load("search_summary")
     assert best["signal_cost_evaluations"] == pytest.approx(6.25)
     with pytest.raises(ConfigError, match="search.relatedness_path: expected a signal table for strategy_options.prior"):
         run_pipeline("search", {**table_params(table, path, strategy="surrogate", strategy_options={"prior": "pvi"}),

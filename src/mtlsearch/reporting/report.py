@@ -475,6 +475,8 @@ def search_summary(
          f"| evaluations used | {used} of 2^{len(best.get('candidates', []))} = {combinations} combinations")
         + f" ({used / max(combinations, 1):.0%}): {new} new, {reused} reused |",
         f"| strategy | {best.get('strategy', 'n/a')} |",
+        *([f"| prior weight | {best['prior_weight']:.2f} (the model's belief in the relatedness prior; "
+           "0: shrunk away) |"] if best.get("prior_weight") is not None else []),
         f"| stopped by | {best.get('stop_reason') or 'n/a'} |",
         f"| candidates | {', '.join(best.get('candidates', [])) or '(none)'} |",
         f"| fingerprint | `{best.get('fingerprint', 'n/a')}` |",
