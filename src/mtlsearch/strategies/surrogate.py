@@ -763,6 +763,13 @@ class SurrogateStrategy(Strategy):
 
     # Large pools: local search over inclusion vectors.
 
+    def _fit_seen(self, seen: dict[int, float]) -> np.ndarray | None:
+        """Fit the model on the observations ``seen``; their rows beyond ``EXACT_LIMIT``."""
+        if self.exact:
+            self.model.fit(np.fromiter(seen, dtype=np.int64), np.fromiter(seen.values(), dtype=float))
+            return None
+        return self._fit_rows(seen)
+
     def _fit_rows(self, seen: dict[int, float]) -> np.ndarray:
         rows = masks_to_rows(seen, self.n_candidates)
         self.model.fit_rows(rows, np.fromiter(seen.values(), dtype=float))
@@ -1002,10 +1009,7 @@ class SurrogateStrategy(Strategy):
         if self._direction is None or not seen:
             return None
         with self._asking():
-            if self.exact:
-                self.model.fit(np.fromiter(seen, dtype=np.int64), np.fromiter(seen.values(), dtype=float))
-            else:
-                self._fit_rows(seen)
+            self._fit_seen(seen)
             return self.model.prior_weight()
 
     def predict_all(self, history: Sequence[Observation]) -> dict[Combination, float] | None:
@@ -1018,11 +1022,10 @@ class SurrogateStrategy(Strategy):
         seen = self.observed(history)
         if not seen:
             return None
+        rows = self._fit_seen(seen)
         if not self.exact:
-            rows = self._fit_rows(seen)
             keys = [m for m in seen if self.is_feasible(m)]
             keys += self._candidate_set(seen, rows, self._history_rng(len(seen)))
             mean = self.model.predict_rows(masks_to_rows(keys, self.n_candidates))[0]
             return {to_combination(m): float(v) for m, v in zip(keys, mean)}
-        self.model.fit(np.fromiter(seen, dtype=np.int64), np.fromiter(seen.values(), dtype=float))
         return predictions_by_combination(self.model.predict()[0], self.feasible_array())
