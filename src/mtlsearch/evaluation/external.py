@@ -26,6 +26,7 @@ import shlex
 import signal
 import subprocess
 import tempfile
+import time
 import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -312,12 +313,37 @@ class CommandEvaluator(ExternalEvaluator):
                 raise failed(f"the {{output}} of {command} holds no usable scores: {exc}") from None
 
 
-def _kill_group(process: subprocess.Popen) -> None:
+def _kill_group(process: subprocess.Popen, grace_s: float = 30.0) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     process.wait()
+    # SIGKILL is delivered asynchronously: a killed trainer's children hold their GPU memory until
+    # they have exited, so the next evaluation does not start while any is still alive
+    deadline = time.monotonic() + grace_s
+    while _group_alive(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of ``group`` is still running (a zombie is not: it holds no memory)."""
+    proc = Path("/proc")
+    if not proc.is_dir():  # no procfs: any member, zombies included, counts
+        try:
+            os.killpg(group, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            # the command name may hold spaces and parentheses: the fields follow its last ')'
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # exited while being read
+        if int(fields[2]) == group and fields[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def external_evaluator(settings) -> ExternalEvaluator:
