@@ -85,19 +85,41 @@ def test_a_right_prior_reaches_the_only_helper_sooner(seed):
     strategy = make_strategy("surrogate", 10, seed=seed, prior="gradts", prior_effects=effects)
     _, with_prior = search(strategy, additive(effects), 40, optimum)
     assert with_prior < without <= 40
-    assert strategy.model.prior_weight() > 0.3
+    # Found after the two design evaluations, before the evidence has weighed the signal; a
+    # dozen evaluations that agree with it raise its weight above the prior's mean.
+    believed = make_strategy("surrogate", 10, seed=seed, prior="gradts", prior_effects=effects)
+    search(believed, additive(effects), 12)
+    assert believed.model.prior_weight() > 0.4
 
 
 @pytest.mark.parametrize("bounds", [None, SizeBounds(0, 5)], ids=str)
-def test_the_partition_design_ignores_the_prior(bounds):
-    # Ordering the design by the prior saved no evaluations (benchmarks/bench_priors.py): the
-    # prior acts through the model alone, so the design is the one without a prior.
+def test_with_a_prior_the_design_is_the_target_alone_and_the_whole_pool(bounds):
+    # The prior mean stands in for the groups' first look at the main effects: with a prior the
+    # model takes over after the target alone and the largest feasible mixture (groups of at
+    # most ``high`` first where ``high`` cannot hold the pool).
+    n = 9
     effects = np.array([0.0, 0.5, -0.2, 0.9, 0.1, -0.4, 0.3, 0.2, -0.1])
-    plain = make_strategy("surrogate", 9, seed=0, size_bounds=bounds)
-    guided = make_strategy("surrogate", 9, seed=0, size_bounds=bounds, prior="gradts", prior_effects=effects)
-    design = plain.propose([], 10)
-    assert len(design) >= 4 and all(p.predicted is None for p in design)
-    assert [p.combination for p in guided.propose([], 10)] == [p.combination for p in design]
+    plain = make_strategy("surrogate", n, seed=0, size_bounds=bounds).propose([], 10)
+    guided = make_strategy("surrogate", n, seed=0, size_bounds=bounds, prior="gradts", prior_effects=effects)
+    design = guided.propose([], 10)
+    assert all(p.predicted is None for p in plain) and len(plain) >= 5
+    assert all(p.predicted is None for p in design)
+    combos = [p.combination for p in design]
+    high = n if bounds is None else bounds.high
+    assert combos[0] == frozenset()
+    assert max(len(c) for c in combos) == high
+    if bounds is None:
+        assert combos == [frozenset(), frozenset(range(n))]
+    else:
+        groups = combos[1:-1]
+        assert len(groups) == 2 and sorted(i for g in groups for i in g) == list(range(n))
+        assert all(len(g) <= high for g in groups)
+    # After the design the model proposes (a prediction comes with each proposal).
+    history = [Observation(c, 0.5 + 0.01 * len(c)) for c in combos]
+    assert guided.propose(history, 1)[0].predicted is not None
+    # An explicit n_initial is kept, prior or not.
+    explicit = make_strategy("surrogate", n, seed=0, size_bounds=bounds, n_initial=4, prior="gradts", prior_effects=effects)
+    assert [p.combination for p in explicit.propose([], 10)] == [p.combination for p in make_strategy("surrogate", n, seed=0, size_bounds=bounds, n_initial=4).propose([], 10)]
 
 
 def test_singles_are_evaluated_in_decreasing_prior():
